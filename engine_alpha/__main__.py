@@ -1,0 +1,5 @@
+"""`python -m engine_alpha` runs the `chloe` command line."""
+
+from engine_alpha.cli import main
+
+raise SystemExit(main())

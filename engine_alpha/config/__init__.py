@@ -1,0 +1,1 @@
+"""Configuration: the operator's two JSON files, their models and their loader."""

@@ -1,0 +1,228 @@
+"""Pydantic models of the two config files; field names are the operator's interface (SPEC §2)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+REGIMES: tuple[str, ...] = ("trend_up", "trend_down", "high_vol", "chop")
+TIER1_MIN_EDGE_BPS = 5.0
+
+Regime = Literal["trend_up", "trend_down", "high_vol", "chop"]
+Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,20}USDT$")]
+Bucket = Annotated[int, Field(ge=0, le=9)]
+Cell = Annotated[str, StringConstraints(pattern=r"^(trend_up|trend_down|high_vol|chop)\|[0-9]$")]
+Mode = Literal["paper", "observation"]
+PositiveUsd = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+_TIMEFRAME = re.compile(r"^([1-9][0-9]*)([mhd])$")
+_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def timeframe_ms(timeframe: str) -> int:
+    """Length of a timeframe such as `1h` or `15m` in milliseconds."""
+    match = _TIMEFRAME.match(timeframe)
+    if match is None:
+        raise ValueError(f"timeframe {timeframe!r} is not like 1m, 15m, 1h, 4h or 1d")
+    return int(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def tier_for_edge(edge_bps: float) -> int:
+    """The tier an edge earns: 1 above 5 bps, 2 in (0, 5], 3 at or below 0 (SPEC §1)."""
+    if edge_bps > TIER1_MIN_EDGE_BPS:
+        return 1
+    return 2 if edge_bps > 0 else 3
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class _File(_Model):
+    schema_ref: str | None = Field(default=None, alias="$schema")
+
+
+# ---------------------------------------------------------------- strategy profiler
+
+
+class ConfidenceFilters(_Model):
+    """Which confidence buckets an asset trades."""
+
+    min_conf: Fraction = 0.0
+    preferred_buckets: list[Bucket] = Field(default_factory=list)
+    avoid_buckets: list[Bucket] = Field(default_factory=list)
+
+
+class RegimeFilters(_Model):
+    """Which regimes an asset trades in."""
+
+    enabled_regimes: list[Regime] = Field(default_factory=list)
+
+
+class PositionSizing(_Model):
+    """How an asset's order notional is scaled from its per-trade cap."""
+
+    base_size_factor: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    confidence_multiplier: bool = False
+    volatility_multiplier: bool = False
+    max_notional_per_trade_usd: Annotated[float, Field(ge=0.0)] = 0.0
+
+
+class AssetProfile(_Model):
+    """One asset's research profile: its tier, edge and the filters that follow from them."""
+
+    tier: Literal[1, 2, 3]
+    regime: Regime | None = None
+    edge_bps: float
+    best_bucket: Bucket | None = None
+    best_bucket_edge_bps: float | None = None
+    strategy_focus: str = ""
+    confidence_filters: ConfidenceFilters = Field(default_factory=ConfidenceFilters)
+    regime_filters: RegimeFilters = Field(default_factory=RegimeFilters)
+    allowed_cells: list[Cell] = Field(default_factory=list)
+    directional_bias: Literal["LONG", "SHORT"] | None = None
+    position_sizing: PositionSizing = Field(default_factory=PositionSizing)
+    best_selective_cell: Cell | None = None
+    best_selective_cell_edge_bps: float | None = None
+
+    @model_validator(mode="after")
+    def _tier_matches_edge(self) -> AssetProfile:
+        expected = tier_for_edge(self.edge_bps)
+        if expected != self.tier:
+            raise ValueError(
+                f"tier {self.tier} does not match edge_bps {self.edge_bps} "
+                f"(tier 1: edge > 5, tier 2: 0 < edge <= 5, tier 3: edge <= 0; expected {expected})"
+            )
+        if self.tier == 3 and self.best_selective_cell is None:
+            raise ValueError("a tier-3 profile needs best_selective_cell (its best regime|bucket)")
+        if self.tier < 3 and self.position_sizing.max_notional_per_trade_usd <= 0:
+            raise ValueError(
+                "position_sizing.max_notional_per_trade_usd must be > 0 for a tradeable tier"
+            )
+        return self
+
+
+class StrategyProfiler(_File):
+    """`config/multi_asset_strategy_profiler.json`: the research profile of every asset."""
+
+    version: int = 1
+    description: str = ""
+    assets: dict[Symbol, AssetProfile]
+
+
+# ---------------------------------------------------------------- paper config
+
+
+class EnabledAsset(_Model):
+    """One tradeable asset's activation status and caps."""
+
+    enabled: bool
+    mode: Mode = "paper"
+    priority: Annotated[int, Field(ge=0)]
+    max_notional_per_trade_usd: PositiveUsd
+    max_daily_notional_usd: PositiveUsd
+    notes: str = ""
+
+
+class ResearchOnlyAsset(_Model):
+    """A tier-3 asset: it collects data and research output, and never trades."""
+
+    collect_data: bool = True
+    reason: str = ""
+
+
+class ActivationCriteria(_Model):
+    """The stability gate an asset must pass before the next one is enabled (SPEC §5)."""
+
+    min_trades_for_stability: Annotated[int, Field(ge=1)] = 10
+    min_pf_for_activation: Annotated[float, Field(gt=0.0)] = 0.90
+    max_drawdown_threshold: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.25
+    min_observation_period_days: Annotated[float, Field(ge=0.0)] = 7.0
+    phase_2_2_min_trades_per_tier1: Annotated[int, Field(ge=1)] = 20
+
+
+class PositionLimits(_Model):
+    """Ceilings over every asset, and the portfolio's exposure cap and starting equity."""
+
+    max_notional_per_trade_usd: PositiveUsd = 500.0
+    max_daily_notional_usd: PositiveUsd = 5000.0
+    max_portfolio_exposure_usd: PositiveUsd = 2000.0
+    starting_equity_usd: PositiveUsd = 10_000.0
+
+
+class ExecutionSettings(_Model):
+    """Paper-fill assumptions and exit rules; every fill records the ones it used."""
+
+    fee_bps: Annotated[float, Field(ge=0.0, le=100.0)] = 10.0
+    slippage_bps: Annotated[float, Field(ge=0.0, le=100.0)] = 2.0
+    stop_atr: Annotated[float, Field(gt=0.0)] = 1.5
+    target_atr: Annotated[float, Field(gt=0.0)] = 2.5
+    max_hold_bars: Annotated[int, Field(ge=1)] = 12
+
+
+class ObservationSettings(_Model):
+    """What observation mode tightens: tier-2 caps and a higher confidence floor (SPEC §5)."""
+
+    max_notional_per_trade_usd: PositiveUsd = 250.0
+    max_daily_notional_usd: PositiveUsd = 2500.0
+    min_conf: Fraction = 0.3
+
+
+class FeedSettings(_Model):
+    """Where bars come from: replay CSVs or the exchange through ccxt."""
+
+    source: Literal["replay", "ccxt"] = "replay"
+    exchange: Literal["binance"] = "binance"
+    timeframe: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*[mhd]$")] = "1h"
+    data_dir: str = "data/ohlcv"
+    markets_file: str = "data/binance/exchangeInfo.json"
+    api_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
+    poll_interval_s: Annotated[float, Field(gt=0.0)] = 10.0
+    max_catchup_bars: Annotated[int, Field(ge=0)] = 48
+
+
+class PaperConfig(_File):
+    """`config/multi_asset_paper_config.json`: activation status and the rollout plan."""
+
+    version: int = 1
+    phase: str = "2.0"
+    enabled_assets: dict[Symbol, EnabledAsset]
+    research_only_assets: dict[Symbol, ResearchOnlyAsset] = Field(default_factory=dict)
+    activation_criteria: ActivationCriteria = Field(default_factory=ActivationCriteria)
+    activation_order: list[Symbol]
+    position_limits: PositionLimits = Field(default_factory=PositionLimits)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    observation: ObservationSettings = Field(default_factory=ObservationSettings)
+    feed: FeedSettings = Field(default_factory=FeedSettings)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PaperConfig:
+        by_priority = sorted(self.enabled_assets, key=lambda s: self.enabled_assets[s].priority)
+        if len({a.priority for a in self.enabled_assets.values()}) != len(self.enabled_assets):
+            raise ValueError("enabled_assets: two assets share a priority; priorities must differ")
+        if list(self.activation_order) != by_priority:
+            raise ValueError(
+                f"activation_order {self.activation_order} must list enabled_assets by priority: "
+                f"{by_priority}"
+            )
+        both = sorted(set(self.enabled_assets) & set(self.research_only_assets))
+        if both:
+            raise ValueError(f"{both} are in both enabled_assets and research_only_assets")
+        limits = self.position_limits
+        for symbol, asset in self.enabled_assets.items():
+            if asset.max_notional_per_trade_usd > limits.max_notional_per_trade_usd:
+                raise ValueError(
+                    f"enabled_assets.{symbol}.max_notional_per_trade_usd "
+                    f"{asset.max_notional_per_trade_usd} exceeds "
+                    f"position_limits.max_notional_per_trade_usd {limits.max_notional_per_trade_usd}"
+                )
+            if asset.max_daily_notional_usd > limits.max_daily_notional_usd:
+                raise ValueError(
+                    f"enabled_assets.{symbol}.max_daily_notional_usd {asset.max_daily_notional_usd} "
+                    f"exceeds position_limits.max_daily_notional_usd {limits.max_daily_notional_usd}"
+                )
+        timeframe_ms(self.feed.timeframe)
+        return self

@@ -1,0 +1,1 @@
+"""Dashboard: the multi-asset status panel."""

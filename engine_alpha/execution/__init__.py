@@ -1,0 +1,1 @@
+"""Execution: the paper broker that fills orders and runs the exit rules."""

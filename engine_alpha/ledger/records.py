@@ -1,0 +1,72 @@
+"""One line of `reports/trades.jsonl`: the fill record, validated when the journal is read back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Action = Literal["open", "close"]
+CloseReason = Literal["stop", "target", "timeout", "reverse"]
+
+
+class FillLine(BaseModel):
+    """A paper fill, entry or exit (SPEC §4). `bar_ts` is the bar in which the fill happened.
+
+    Opens carry what recovery needs to carry the position on (`stop_price`, `target_price`,
+    `expires_bar_ts`); closes carry the entry and the net PnL of the round trip.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seq: Annotated[int, Field(ge=1)]
+    fill_id: str
+    trade_id: str
+    bar_ts: int
+    wall_ts: str
+    symbol: str
+    timeframe: str
+    mode: Literal["paper", "observation"]
+    action: Action
+    side: Literal["buy", "sell"]
+    direction: Literal["long", "short"]
+    qty: Annotated[float, Field(gt=0)]
+    price: Annotated[float, Field(gt=0)]
+    notional_usd: Annotated[float, Field(gt=0)]
+    fee_usd: Annotated[float, Field(ge=0)]
+    fee_bps: Annotated[float, Field(ge=0)]
+    slippage_bps: Annotated[float, Field(ge=0)]
+    regime: str
+    confidence: Annotated[float, Field(ge=0, le=1)]
+    bucket: Annotated[int, Field(ge=0, le=9)]
+    reason: Literal["signal", "stop", "target", "timeout", "reverse"]
+    signal_bar_ts: int
+    # open only
+    stop_price: float | None = None
+    target_price: float | None = None
+    expires_bar_ts: int | None = None
+    # close only
+    entry_price: float | None = None
+    entry_bar_ts: int | None = None
+    entry_fee_usd: float | None = None
+    pnl_usd: float | None = None
+    pnl_bps: float | None = None
+
+    @model_validator(mode="after")
+    def _action_fields(self) -> FillLine:
+        if self.action == "open":
+            if self.reason != "signal":
+                raise ValueError("an open fill has reason 'signal'")
+            if self.stop_price is None or self.target_price is None or self.expires_bar_ts is None:
+                raise ValueError("an open fill needs stop_price, target_price and expires_bar_ts")
+        else:
+            if self.reason == "signal":
+                raise ValueError("a close fill has reason stop, target, timeout or reverse")
+            missing = [
+                k
+                for k in ("entry_price", "entry_bar_ts", "entry_fee_usd", "pnl_usd", "pnl_bps")
+                if getattr(self, k) is None
+            ]
+            if missing:
+                raise ValueError(f"a close fill needs {', '.join(missing)}")
+        return self

@@ -1,0 +1,1 @@
+"""Research: edge per regime and confidence bucket, measured from bars."""

@@ -1,0 +1,1 @@
+"""Rollout: tiers, the activation order and the stability gates of Phase 2."""
