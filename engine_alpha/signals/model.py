@@ -1,0 +1,130 @@
+"""The signal model: one closed bar in, one BarDecision out, from past and current bars only.
+
+A close beyond the previous `channel_bars` Donchian channel is a breakout: followed in trend and
+high_vol regimes, faded in chop (mean reversion). Its confidence is the percentile rank of its
+strength among this asset's recent breakout strengths. The daemon and the research pipeline both
+call `SignalModel.update`, so live trading and research see the same decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine_alpha.market.bars import Bar
+from engine_alpha.signals.decision import BarDecision, bucket_of
+from engine_alpha.signals.indicators import Ema, PercentileRank, RollingMax, RollingMin, WilderAtr
+from engine_alpha.signals.regime import CHOP, RegimeParams, RegimeTracker
+
+__all__ = ["WARMUP_BARS", "SignalModel", "SignalParams"]
+
+LONG = "long"
+SHORT = "short"
+
+
+@dataclass(frozen=True, slots=True)
+class SignalParams:
+    """Every knob of the model with its default; docs/strategy.md explains each one."""
+
+    channel_bars: int = 24
+    atr_bars: int = 14
+    volume_bars: int = 24
+    rank_window: int = 500
+    min_rank_samples: int = 30
+    fade_in_chop: bool = True
+    warmup_bars: int = 480
+    regime: RegimeParams = field(default_factory=RegimeParams)
+
+    def __post_init__(self) -> None:
+        if min(self.channel_bars, self.atr_bars, self.volume_bars) < 1:
+            raise ValueError("channel_bars, atr_bars and volume_bars must be >= 1")
+        if not 1 <= self.min_rank_samples <= self.rank_window:
+            raise ValueError("need 1 <= min_rank_samples <= rank_window")
+        floor = max(self.channel_bars + 1, self.atr_bars + 1, self.regime.slowest_span)
+        if self.warmup_bars < floor:
+            raise ValueError(
+                f"warmup_bars {self.warmup_bars} is shorter than the slowest indicator "
+                f"({floor} bars)"
+            )
+
+
+WARMUP_BARS = SignalParams().warmup_bars
+
+
+class SignalModel:
+    """Incremental per-asset model: `update` costs microseconds and allocates one BarDecision."""
+
+    __slots__ = ("_atr", "_bars", "_high", "_low", "_ranks", "_regime", "_volume", "params")
+
+    def __init__(self, params: SignalParams | None = None) -> None:
+        self.params = params = params or SignalParams()
+        self._atr = WilderAtr(params.atr_bars)
+        self._high = RollingMax(params.channel_bars)
+        self._low = RollingMin(params.channel_bars)
+        self._volume = Ema(params.volume_bars)
+        self._ranks = PercentileRank(params.rank_window)
+        self._regime = RegimeTracker(params.regime)
+        self._bars = 0
+
+    @property
+    def bars_seen(self) -> int:
+        """How many bars have been folded in."""
+        return self._bars
+
+    @property
+    def warmed_up(self) -> bool:
+        """True once `warmup_bars` bars have been seen: from the next decision on, regimes show."""
+        return self._bars >= self.params.warmup_bars
+
+    def update(self, bar: Bar) -> BarDecision:
+        """Fold in one closed bar and decide on it (its regime, and a signal if there is one).
+
+        The channel, ATR and volume average that judge a breakout are read before this bar is
+        folded in; the regime and the returned `atr` include it. Nothing after it is ever used.
+        """
+        params = self.params
+        high = bar.high
+        low = bar.low
+        close = bar.close
+        n = self._bars + 1
+        self._bars = n
+        atr_ind = self._atr
+        prev_atr = atr_ind.value
+        excess = 0.0
+        if self._high.count >= params.channel_bars and prev_atr > 0.0:
+            if close > self._high.value:
+                excess = close - self._high.value
+            elif close < self._low.value:
+                excess = close - self._low.value
+        prev_volume = self._volume.value
+        atr = atr_ind.update(high, low, close)
+        self._high.update(high)
+        self._low.update(low)
+        self._volume.update(bar.volume)
+        regime = self._regime.update(close, atr)
+        if excess == 0.0:
+            shown = regime if n > params.warmup_bars else None
+            return BarDecision(bar.ts_ms, close, atr, shown, None, None, None)
+        return self._breakout(bar, atr, regime, excess / prev_atr, prev_volume)
+
+    def _breakout(
+        self, bar: Bar, atr: float, regime: str, excess_atr: float, prev_volume: float
+    ) -> BarDecision:
+        """Rank a breakout's strength against past breakouts, store it, and decide the signal."""
+        params = self.params
+        rel_volume = bar.volume / prev_volume if prev_volume > 0.0 else 1.0
+        strength = (excess_atr if excess_atr > 0.0 else -excess_atr) * rel_volume
+        ranks = self._ranks
+        enough = len(ranks) >= params.min_rank_samples
+        confidence = ranks.rank(strength) if enough else 0.0
+        ranks.add(strength)
+        if self._bars <= params.warmup_bars:
+            return BarDecision(bar.ts_ms, bar.close, atr, None, None, None, None)
+        if not enough:
+            return BarDecision(bar.ts_ms, bar.close, atr, regime, None, None, None)
+        up = excess_atr > 0.0
+        if regime == CHOP and params.fade_in_chop:
+            up = not up
+        direction = LONG if up else SHORT
+        return BarDecision(
+            bar.ts_ms, bar.close, atr, regime, direction, confidence, bucket_of(confidence)
+        )
