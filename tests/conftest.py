@@ -1,0 +1,46 @@
+"""Shared fixtures: the repo's shipped config copied into a temp dir, ready to be edited."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_CONFIG = REPO / "config"
+SAMPLE_DATA = REPO / "data" / "ohlcv"
+MARKETS_FILE = REPO / "data" / "binance" / "exchangeInfo.json"
+FULL_DATA = REPO.parent / "shared" / "data" / "ohlcv"
+
+EditConfig = Callable[[str, Callable[[dict[str, Any]], None]], Path]
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A copy of the shipped config whose data paths point at the repo's bundled sample."""
+    target = tmp_path / "config"
+    shutil.copytree(SHIPPED_CONFIG, target)
+    paper = target / "multi_asset_paper_config.json"
+    data = json.loads(paper.read_text())
+    data["feed"]["data_dir"] = str(SAMPLE_DATA)
+    data["feed"]["markets_file"] = str(MARKETS_FILE)
+    paper.write_text(json.dumps(data, indent=2))
+    return target
+
+
+@pytest.fixture
+def edit_config(config_dir: Path) -> EditConfig:
+    """Edit one config file in place with a function over its parsed JSON."""
+
+    def edit(file_name: str, change: Callable[[dict[str, Any]], None]) -> Path:
+        path = config_dir / file_name
+        data = json.loads(path.read_text())
+        change(data)
+        path.write_text(json.dumps(data, indent=2))
+        return path
+
+    return edit
