@@ -11,7 +11,7 @@ watchdog will say so soon enough if the socket is really gone).
 
 Usage in the daemon::
 
-    notifier = SdNotifier()                      # reads NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID
+    notifier = SdNotifier.from_env()             # reads NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID
     notifier.ready("tasks=7 trading=ETHUSDT")     # once the config is valid and the tasks run
     interval_s = notifier.watchdog_interval_s()   # None: no watchdog requested for this process
     notifier.watchdog()                           # every interval_s
@@ -76,6 +76,11 @@ class SdNotifier:
         self._send_timeout_s = send_timeout_s
         self.last_error: str | None = None
         """Why the last failed send failed (None after a success); for the caller's log line."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SdNotifier:
+        """The notifier systemd asked for in this process's environment (or in ``environ``)."""
+        return cls(environ)
 
     @property
     def enabled(self) -> bool:

@@ -141,7 +141,15 @@ def test_the_default_environment_is_the_process_environment(
 ) -> None:
     monkeypatch.setenv("NOTIFY_SOCKET", listener.address)
     assert SdNotifier().ready() is True
+    assert SdNotifier.from_env().watchdog() is True
     assert listener.receive() == "READY=1"
+    assert listener.receive() == "WATCHDOG=1"
+
+
+def test_from_env_reads_a_given_mapping(listener: _Listener) -> None:
+    notifier = SdNotifier.from_env({"NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "2000000"})
+    assert notifier.address == listener.address
+    assert notifier.watchdog_interval_s() == 1.0
 
 
 def test_a_vanished_socket_returns_false_and_says_why(tmp_path: Path) -> None:
