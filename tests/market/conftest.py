@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import structlog
 from structlog.testing import LogCapture
+from structlog.typing import EventDict, FilteringBoundLogger
 
 HEADER = "timestamp_ms,open,high,low,close,volume"
 HOUR_MS = 3_600_000
@@ -42,10 +42,10 @@ def write_csv(tmp_path: Path) -> WriteCsv:
 
 
 @pytest.fixture
-def captured() -> tuple[Any, list[dict[str, Any]]]:
+def captured() -> tuple[FilteringBoundLogger, list[EventDict]]:
     """A structlog logger independent of the global config, and the list of events it records."""
     capture = LogCapture()
-    log = structlog.wrap_logger(
+    log: FilteringBoundLogger = structlog.wrap_logger(
         structlog.ReturnLogger(),
         processors=[structlog.processors.add_log_level, capture],
         wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
