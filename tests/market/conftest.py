@@ -47,7 +47,7 @@ def captured() -> tuple[FilteringBoundLogger, list[EventDict]]:
     capture = LogCapture()
     log: FilteringBoundLogger = structlog.wrap_logger(
         structlog.ReturnLogger(),
-        processors=[structlog.processors.add_log_level, capture],
+        processors=[capture],
         wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
     )
     return log, capture.entries
