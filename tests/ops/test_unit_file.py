@@ -67,9 +67,6 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
 
 
-# --- the directives -------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     ("key", "value"),
     [
@@ -142,9 +139,6 @@ def test_the_replay_drop_in_cuts_the_network_and_resets_the_address_families() -
     assert drop_in["RestrictAddressFamilies"] == ["", "AF_UNIX"]
 
 
-# --- systemd-analyze ------------------------------------------------------------------------
-
-
 def _install_for_analysis(tmp_path: Path, *, replay_drop_in: bool = False) -> Path:
     """The unit in tmp_path, ExecStart pointed at a stub: verify insists the binary exists."""
     tmp_path.mkdir(exist_ok=True)
@@ -201,8 +195,6 @@ def test_sysusers_creates_the_chloe_user_and_tmpfiles_the_directories(tmp_path: 
     assert (tmp_path / "var/lib/chloe").stat().st_mode & 0o777 == 0o755
     assert os.readlink(tmp_path / "var/lib/chloe/config") == "/etc/chloe"
 
-
-# --- the Python runtime under the unit's system call filter and MemoryDenyWriteExecute ------
 
 _SANDBOX = r"""
 import ctypes, json, runpy, sys
