@@ -317,7 +317,10 @@ def unit_syscall_allow_list(filters: list[str], groups: dict[str, list[str]]) ->
 
 
 def _run_workload(argv: list[str], out: Path) -> dict[str, dict[str, str]]:
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300, cwd=REPO)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's engine_alpha, not another
+    done = subprocess.run(
+        argv, capture_output=True, text=True, check=False, timeout=300, cwd=REPO, env=env
+    )
     assert done.returncode == 0 and out.exists(), done.stderr[-3000:]
     result: dict[str, dict[str, str]] = json.loads(out.read_text())
     return result
