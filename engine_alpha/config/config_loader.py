@@ -18,7 +18,7 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 class ConfigError(Exception):
-    """A config file is missing, malformed or inconsistent; the message names file, field, problem."""
+    """A config file is missing, malformed or inconsistent; the message names file, field, issue."""
 
 
 def load_json(path: Path | str) -> Any:
@@ -90,10 +90,6 @@ class ChloeConfig:
         )
         rest = sorted(s for s in self.profiler.assets if s not in self.paper.enabled_assets)
         return tradeable + rest
-
-    def resolve(self, path: str) -> Path:
-        """A path from the config, relative to the working directory unless absolute."""
-        return Path(path)
 
 
 def _cross_check(profiler: StrategyProfiler, paper: PaperConfig, paper_path: Path) -> None:

@@ -213,16 +213,12 @@ class PaperConfig(_File):
             raise ValueError(f"{both} are in both enabled_assets and research_only_assets")
         limits = self.position_limits
         for symbol, asset in self.enabled_assets.items():
-            if asset.max_notional_per_trade_usd > limits.max_notional_per_trade_usd:
-                raise ValueError(
-                    f"enabled_assets.{symbol}.max_notional_per_trade_usd "
-                    f"{asset.max_notional_per_trade_usd} exceeds "
-                    f"position_limits.max_notional_per_trade_usd {limits.max_notional_per_trade_usd}"
-                )
-            if asset.max_daily_notional_usd > limits.max_daily_notional_usd:
-                raise ValueError(
-                    f"enabled_assets.{symbol}.max_daily_notional_usd {asset.max_daily_notional_usd} "
-                    f"exceeds position_limits.max_daily_notional_usd {limits.max_daily_notional_usd}"
-                )
+            for cap in ("max_notional_per_trade_usd", "max_daily_notional_usd"):
+                value, ceiling = getattr(asset, cap), getattr(limits, cap)
+                if value > ceiling:
+                    raise ValueError(
+                        f"enabled_assets.{symbol}.{cap} {value} exceeds "
+                        f"position_limits.{cap} {ceiling}"
+                    )
         timeframe_ms(self.feed.timeframe)
         return self

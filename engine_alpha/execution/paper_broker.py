@@ -99,7 +99,9 @@ def trade_pnl_usd(position: Position, exit_price: float, exit_fee_usd: float) ->
     return gross - position.entry_fee_usd - exit_fee_usd
 
 
-def open_line(position: Position, *, timeframe: str, costs: FillCosts, wall_ts: str) -> dict[str, Any]:
+def open_line(
+    position: Position, *, timeframe: str, costs: FillCosts, wall_ts: str
+) -> dict[str, Any]:
     """The journal line of an entry fill (seq is set by the journal)."""
     return {
         "seq": 0,

@@ -1,4 +1,4 @@
-"""Order sizing: per-trade cap x size factor, cut by the daily and portfolio caps, rounded to the lot.
+"""Order sizing: per-trade cap x size factor, cut by the daily and portfolio caps, to the lot.
 
 Pure functions over plain numbers; the trader calls `size_order` at the fill (the next bar's open),
 so the caps see every fill that came before it in bar time.
@@ -43,7 +43,9 @@ def asset_caps(config: ChloeConfig, symbol: str) -> AssetCaps:
     """Effective caps: the smaller of profile and paper caps; observation mode adds its own."""
     profile = config.profiler.assets[symbol]
     paper = config.paper.enabled_assets[symbol]
-    per_trade = min(profile.position_sizing.max_notional_per_trade_usd, paper.max_notional_per_trade_usd)
+    per_trade = min(
+        profile.position_sizing.max_notional_per_trade_usd, paper.max_notional_per_trade_usd
+    )
     daily = paper.max_daily_notional_usd
     if paper.mode == "observation":
         per_trade = min(per_trade, config.paper.observation.max_notional_per_trade_usd)
@@ -75,7 +77,7 @@ def size_order(
     price: float,
     rules: MarketRules,
 ) -> SizedOrder:
-    """Size one entry at `price` (SPEC §3: cap x factor x multiplier, cut daily, cut portfolio, lot)."""
+    """Size an entry at `price`: cap x factor x multiplier, cut daily, cut portfolio, to the lot."""
     requested = caps.per_trade_usd * caps.size_factor
     if caps.confidence_multiplier:
         requested *= confidence

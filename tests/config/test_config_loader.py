@@ -1,4 +1,4 @@
-"""The config boundary: the shipped files load, and every kind of bad file gets one clear message."""
+"""The config boundary: the shipped files load; every kind of bad file gets one clear message."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from engine_alpha.config.config_loader import (
     load_config,
     load_json,
 )
-from engine_alpha.config.models import timeframe_ms, tier_for_edge
+from engine_alpha.config.models import tier_for_edge, timeframe_ms
 from engine_alpha.config.schema import schema_files
 from tests.conftest import REPO, SHIPPED_CONFIG, EditConfig
 
@@ -36,7 +36,15 @@ def test_shipped_config_loads_with_eth_trading_and_the_rest_waiting() -> None:
     assert config.trading_symbols() == ["ETHUSDT"]
     assert len(config.profiler.assets) == 12
     order = config.paper.activation_order
-    assert order == ["ETHUSDT", "BTCUSDT", "MATICUSDT", "AVAXUSDT", "DOGEUSDT", "XRPUSDT", "SOLUSDT"]
+    assert order == [
+        "ETHUSDT",
+        "BTCUSDT",
+        "MATICUSDT",
+        "AVAXUSDT",
+        "DOGEUSDT",
+        "XRPUSDT",
+        "SOLUSDT",
+    ]
     tier3 = {s for s, p in config.profiler.assets.items() if p.tier == 3}
     assert tier3 == {"BNBUSDT", "DOTUSDT", "ADAUSDT", "LINKUSDT", "ATOMUSDT"}
     assert tier3 == set(config.paper.research_only_assets)
@@ -203,6 +211,7 @@ def test_cli_config_check_exits_2_with_the_message_and_no_traceback(
         [sys.executable, "-m", "engine_alpha", "config", "check", "--config-dir", str(config_dir)],
         capture_output=True,
         text=True,
+        check=False,
     )
     assert result.returncode == 2
     assert "assets.SOLUSDT.tier" in result.stderr

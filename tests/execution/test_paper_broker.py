@@ -86,8 +86,14 @@ def test_round_trip_pnl_is_direction_times_move_minus_both_fees(
 def test_flat_round_trip_costs_24_bps() -> None:
     pos = _position("long", entry=fill_price(100.0, "buy", 2.0, 1e-8), qty=1.0)
     line = close_line(
-        pos, bar_ts=1, raw_price=100.0, reason="timeout", tick_size=1e-8, timeframe="1h",
-        costs=COSTS, wall_ts="t",
+        pos,
+        bar_ts=1,
+        raw_price=100.0,
+        reason="timeout",
+        tick_size=1e-8,
+        timeframe="1h",
+        costs=COSTS,
+        wall_ts="t",
     )
     assert line["pnl_bps"] == pytest.approx(-24.0, abs=0.05)
 

@@ -1,0 +1,105 @@
+"""The `chloe` command line: run the daemon, check the config, and the operator's tools."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from engine_alpha.config.config_loader import ConfigError, load_config
+from engine_alpha.log_setup import configure_logging
+
+
+def _dir_option(value: str | None, env: str, default: str) -> Path:
+    return Path(value or os.environ.get(env) or default)
+
+
+def _speed(value: str) -> float | None:
+    if value == "max":
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--speed takes 'max' or a positive number, not {value!r}"
+        ) from None
+    if speed <= 0:
+        raise argparse.ArgumentTypeError("--speed must be positive")
+    return speed
+
+
+def _add_dirs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config-dir", help="config directory (default: $CHLOE_CONFIG_DIR or ./config)"
+    )
+    parser.add_argument(
+        "--reports-dir", help="reports directory (default: $CHLOE_REPORTS_DIR or ./reports)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="chloe", description="Chloe paper-trading daemon")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon (feed.source, or --replay)")
+    _add_dirs(run)
+    run.add_argument(
+        "--replay", action="store_true", help="replay CSV bars whatever feed.source says"
+    )
+    run.add_argument("--data", help="replay data directory (overrides feed.data_dir)")
+    run.add_argument("--speed", type=_speed, default=None, help="'max' (default) or N x real time")
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    run.add_argument("--no-summary", action="store_true", help="do not print the summary table")
+    run.set_defaults(handler=_cmd_run)
+
+    config = sub.add_parser("config", help="check the config or write its JSON Schemas")
+    _add_dirs(config)
+    config.add_argument("action", choices=["check", "schema"])
+    config.set_defaults(handler=_cmd_config)
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from engine_alpha.service import RunOptions, run_daemon
+    from engine_alpha.summary import ProgressBar, print_summary
+
+    configure_logging(level=args.log_level)
+    options = RunOptions(
+        config_dir=_dir_option(args.config_dir, "CHLOE_CONFIG_DIR", "config"),
+        reports_dir=_dir_option(args.reports_dir, "CHLOE_REPORTS_DIR", "reports"),
+        replay=args.replay,
+        data_dir=Path(args.data) if args.data else None,
+        speed=args.speed,
+    )
+    with ProgressBar.for_tty() as progress:
+        code, daemon = run_daemon(options, on_progress=progress.update)
+    if daemon is not None and not args.no_summary:
+        print_summary(daemon)
+    return code
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from engine_alpha.config.schema import write_schemas
+
+    config_dir = _dir_option(args.config_dir, "CHLOE_CONFIG_DIR", "config")
+    if args.action == "schema":
+        for path in write_schemas(config_dir):
+            print(f"wrote {path}")
+        return 0
+    try:
+        config = load_config(config_dir)
+    except ConfigError as exc:
+        print(f"chloe: config rejected:\n{exc}", file=sys.stderr)
+        return 2
+    print(f"config ok: trading {', '.join(config.trading_symbols()) or 'nothing'}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `chloe` console script."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)

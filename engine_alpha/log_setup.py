@@ -1,0 +1,45 @@
+"""structlog setup: one JSON object per line on stdout (journald), a readable console on a TTY."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import orjson
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+_SECRET_KEYS = frozenset({"apikey", "api_key", "secret", "password", "token", "private_key"})
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+
+
+def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    """Never let an API key or secret reach a log line, whatever a caller passed."""
+    for key in event_dict:
+        if key.lower() in _SECRET_KEYS:
+            event_dict[key] = "***"
+    return event_dict
+
+
+def configure_logging(*, level: str = "info", json: bool | None = None) -> None:
+    """Configure structlog once per process; `json=None` picks JSON unless stdout is a TTY."""
+    use_json = not sys.stdout.isatty() if json is None else json
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_secrets,
+    ]
+    if use_json:
+        processors.append(structlog.processors.JSONRenderer(serializer=orjson.dumps))
+        factory: Any = structlog.BytesLoggerFactory(sys.stdout.buffer)
+    else:
+        processors.append(structlog.dev.ConsoleRenderer())
+        factory = structlog.PrintLoggerFactory(sys.stdout)
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
+        logger_factory=factory,
+        cache_logger_on_first_use=True,
+    )

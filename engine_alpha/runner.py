@@ -1,0 +1,171 @@
+"""The supervisor loop: feed chunks out to the strategy tasks, their decisions into the trader.
+
+Bars of one chunk go to every asset's task at once (one await per chunk, not per bar); the trader
+then steps through the chunk's bar times in order and the journal commits once per chunk. A stop
+request is honoured between bar times: the step in progress finishes and is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+from engine_alpha.execution.trader import Decided, Trader
+from engine_alpha.market.bars import Bar, BarTime
+from engine_alpha.strategy.task import StrategyTask
+
+
+class Feed(Protocol):
+    """What the runner needs of a feed: chunks of bar times in ascending time."""
+
+    def chunks(self) -> AsyncIterator[list[BarTime]]:
+        """Yield lists of bar times, each holding the bars of one open time in run order."""
+        ...
+
+
+@dataclass(slots=True)
+class TradingWindow:
+    """Which bar times trade: after the journal's last acted bar; backfill only as catch-up."""
+
+    resume_after_ms: int | None
+    catchup_from_ms: int | None = None
+
+    def trades(self, bar_time: BarTime) -> bool:
+        """True when `bar_time` is traded, False when it only warms the indicators."""
+        ts = bar_time.ts_ms
+        if self.resume_after_ms is not None and ts <= self.resume_after_ms:
+            return False
+        if bar_time.backfill:
+            if self.resume_after_ms is None:
+                return False
+            return self.catchup_from_ms is None or ts >= self.catchup_from_ms
+        return True
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Counters of one run, for the summary and the benchmark."""
+
+    bar_times: int = 0
+    bars: int = 0
+    chunks: int = 0
+    last_bar_ts: int | None = None
+    failed_symbols: list[str] = field(default_factory=list)
+
+
+class Runner:
+    """Owns the strategy tasks for one run and drives them from a feed."""
+
+    def __init__(
+        self,
+        *,
+        feed: Feed,
+        trader: Trader,
+        tasks: dict[str, StrategyTask],
+        window: TradingWindow,
+        on_commit: Callable[[bool], None] | None = None,
+        on_progress: Callable[[RunStats], None] | None = None,
+    ) -> None:
+        self.feed = feed
+        self.trader = trader
+        self.tasks = tasks
+        self.window = window
+        self.on_commit = on_commit
+        self.on_progress = on_progress
+        self.stats = RunStats()
+        self.stop_requested = asyncio.Event()
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._log = structlog.get_logger("chloe.runner")
+
+    def start_tasks(self) -> None:
+        """Start one named asyncio task per asset (`strategy:ETHUSDT`)."""
+        for symbol, task in self.tasks.items():
+            running = asyncio.create_task(task.run(), name=f"strategy:{symbol}")
+            running.add_done_callback(self._task_done)
+            self._running[symbol] = running
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("task_failed", task=task.get_name(), error=repr(task.exception()))
+
+    async def stop_tasks(self) -> None:
+        """Ask every task to finish and wait for them."""
+        for task in self.tasks.values():
+            task.inbox.put_nowait(None)
+        if self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+        self._running.clear()
+
+    async def run(self) -> RunStats:
+        """Drive the feed to its end or until a stop is requested; commit what was stepped."""
+        chunks = self.feed.chunks()
+        stop_wait = asyncio.ensure_future(self.stop_requested.wait())
+        try:
+            while not self.stop_requested.is_set():
+                next_chunk = asyncio.ensure_future(anext(chunks, None))
+                await asyncio.wait({next_chunk, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+                if not next_chunk.done():
+                    next_chunk.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await next_chunk
+                    break
+                chunk = next_chunk.result()
+                if chunk is None:
+                    break
+                await self._process(chunk)
+        finally:
+            stop_wait.cancel()
+            with contextlib.suppress(Exception):
+                await chunks.aclose()  # type: ignore[attr-defined]
+        return self.stats
+
+    async def _process(self, chunk: list[BarTime]) -> None:
+        per_symbol: dict[str, list[Bar]] = {}
+        for bar_time in chunk:
+            for bar in bar_time.bars:
+                per_symbol.setdefault(bar.symbol, []).append(bar)
+        decided = await self._decide_all(per_symbol)
+        cursors = {symbol: iter(items) for symbol, items in decided.items()}
+        trader = self.trader
+        stats = self.stats
+        traded_any = False
+        for bar_time in chunk:
+            step: dict[str, Decided] = {}
+            for bar in bar_time.bars:
+                cursor = cursors.get(bar.symbol)
+                if cursor is not None:
+                    step[bar.symbol] = next(cursor)
+            trading = self.window.trades(bar_time)
+            trader.step(bar_time, step, trading=trading)
+            traded_any = traded_any or trading
+            stats.bar_times += 1
+            stats.bars += len(bar_time.bars)
+            stats.last_bar_ts = bar_time.ts_ms
+            if self.stop_requested.is_set():
+                break
+        stats.chunks += 1
+        trader.commit()
+        if self.on_commit is not None:
+            self.on_commit(traded_any)
+        if self.on_progress is not None:
+            self.on_progress(stats)
+
+    async def _decide_all(self, per_symbol: dict[str, list[Bar]]) -> dict[str, list[Decided]]:
+        futures = {
+            symbol: self.tasks[symbol].submit(bars)
+            for symbol, bars in per_symbol.items()
+            if symbol in self.tasks and symbol not in self.stats.failed_symbols
+        }
+        results: dict[str, list[Decided]] = {}
+        for symbol, future in futures.items():
+            try:
+                results[symbol] = await future
+            except Exception as exc:  # noqa: BLE001 - the supervisor boundary: log, isolate the asset
+                self.stats.failed_symbols.append(symbol)
+                self._log.critical("strategy_failed", symbol=symbol, error=repr(exc))
+        return results

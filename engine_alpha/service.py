@@ -1,0 +1,285 @@
+"""`chloe run`: build the daemon from config and journal, run it, stop it cleanly.
+
+Start: validate config (exit 2 on a bad file), recover the book from the journal (exit 3 on a
+damaged journal), start one task per asset, READY. SIGTERM/SIGINT: stop between bar times,
+commit, write pf_local.json, exit 0. A journal write that fails is fail-stop (exit 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from engine_alpha.config.config_loader import ChloeConfig, ConfigError, load_config
+from engine_alpha.execution.book import Book
+from engine_alpha.execution.book_report import book_report
+from engine_alpha.execution.trader import AssetPlan, Trader
+from engine_alpha.ledger.journal import Journal, JournalError, JournalWriteError
+from engine_alpha.ledger.pf_report import write_report_atomic
+from engine_alpha.ledger.signal_log import SignalLog
+from engine_alpha.market.replay import ReplayFeed
+from engine_alpha.market.rules import MarketRules, load_market_rules
+from engine_alpha.risk.sizing import asset_caps
+from engine_alpha.runner import Feed, Runner, RunStats, TradingWindow
+from engine_alpha.sd_notify import SdNotifier
+from engine_alpha.strategy.filters import FilterRules
+from engine_alpha.strategy.task import StrategyTask
+
+EXIT_OK = 0
+EXIT_JOURNAL_WRITE = 1
+EXIT_CONFIG = 2
+EXIT_JOURNAL_DAMAGED = 3
+REPORT_INTERVAL_S = 1.0
+
+TRADES_FILE = "trades.jsonl"
+SIGNALS_FILE = "signals.jsonl"
+PF_FILE = "pf_local.json"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What `chloe run` was asked to do."""
+
+    config_dir: Path
+    reports_dir: Path
+    replay: bool = False
+    data_dir: Path | None = None
+    speed: float | None = None
+    progress: bool = False
+
+
+def utc_now_iso() -> str:
+    """Wall time for journal lines and reports (ISO 8601, UTC)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def run_symbols(config: ChloeConfig, book: Book) -> list[str]:
+    """Assets this run watches: enabled ones, research-only collectors, and any with a position.
+
+    An asset disabled while it holds a position runs exit-only until it is flat.
+    """
+    paper = config.paper
+    keep = set(config.trading_symbols())
+    keep |= {s for s, a in paper.research_only_assets.items() if a.collect_data}
+    keep |= set(book.positions)
+    return [s for s in config.run_order() if s in keep]
+
+
+def build_plans(
+    config: ChloeConfig, symbols: list[str], markets: dict[str, MarketRules]
+) -> dict[str, AssetPlan]:
+    """Per-asset trading plans; a symbol with no market rules is a config error."""
+    trading = set(config.trading_symbols())
+    plans = {}
+    for symbol in symbols:
+        rules = markets.get(symbol)
+        if rules is None:
+            raise ConfigError(f"{config.paper.feed.markets_file}: no market rules for {symbol}")
+        enabled = config.paper.enabled_assets.get(symbol)
+        trades = symbol in trading
+        plans[symbol] = AssetPlan(
+            symbol=symbol,
+            trades=trades,
+            mode=enabled.mode if enabled is not None else "paper",
+            caps=asset_caps(config, symbol) if trades else None,
+            rules=rules,
+            idle_reason="asset_disabled" if enabled is not None else "research_only",
+        )
+    return plans
+
+
+def build_tasks(config: ChloeConfig, plans: dict[str, AssetPlan]) -> dict[str, StrategyTask]:
+    """One strategy task per watched asset; only trading assets get a filter."""
+    tasks = {}
+    for symbol, plan in plans.items():
+        rules = None
+        if plan.trades:
+            rules = FilterRules.from_profile(
+                config.profiler.assets[symbol], plan.mode, config.paper.observation
+            )
+        tasks[symbol] = StrategyTask(symbol=symbol, rules=rules)
+    return tasks
+
+
+class Daemon:
+    """One run of the daemon: its config, book, trader and runner."""
+
+    def __init__(self, options: RunOptions, config: ChloeConfig) -> None:
+        self.options = options
+        self.config = config
+        self.log = structlog.get_logger("chloe")
+        self.notifier = SdNotifier.from_env()
+        self.reports_dir = options.reports_dir
+        self.reports_dir.mkdir(parents=True, exist_ok=True)
+        self.book = Book()
+        self.journal, _, warning = Journal.open(self.reports_dir / TRADES_FILE, self.book.apply)
+        if warning is not None:
+            self.log.warning(
+                "journal_torn_line_quarantined", path=str(self.journal.path), detail=warning
+            )
+        markets = load_market_rules(Path(config.paper.feed.markets_file))
+        self.symbols = run_symbols(config, self.book)
+        self.plans = build_plans(config, self.symbols, markets)
+        self.trader = Trader(
+            book=self.book,
+            journal=self.journal,
+            signal_log=SignalLog(self.reports_dir / SIGNALS_FILE),
+            plans=self.plans,
+            execution=config.paper.execution,
+            timeframe=config.paper.feed.timeframe,
+            timeframe_ms=config.timeframe_ms,
+            max_exposure_usd=config.paper.position_limits.max_portfolio_exposure_usd,
+            wall_clock=utc_now_iso,
+        )
+        self.runner = Runner(
+            feed=self._make_feed(),
+            trader=self.trader,
+            tasks=build_tasks(config, self.plans),
+            window=TradingWindow(resume_after_ms=self.book.last_bar_ts),
+            on_commit=self._on_commit,
+        )
+        self._last_report = 0.0
+        self.log.info(
+            "recovered",
+            journal_lines=self.book.lines,
+            open_positions=sorted(self.book.positions),
+            resume_after_ms=self.book.last_bar_ts,
+        )
+
+    def _make_feed(self) -> Feed:
+        feed = self.config.paper.feed
+        data_dir = self.options.data_dir or Path(feed.data_dir)
+        return ReplayFeed(
+            data_dir,
+            self.symbols,
+            feed.timeframe,
+            speed=self.options.speed,
+            log=structlog.get_logger("chloe.feed"),
+        )
+
+    def write_report(self) -> None:
+        """Rewrite pf_local.json from the book (atomic replace)."""
+        paper = self.config.paper
+        report = book_report(
+            self.book,
+            symbols=self.config.run_order(),
+            starting_equity_usd=paper.position_limits.starting_equity_usd,
+            asset_equity_usd={s: a.max_daily_notional_usd for s, a in paper.enabled_assets.items()},
+            as_of_bar_ts=self.trader.last_bar_ts,
+            generated_at=utc_now_iso(),
+        )
+        write_report_atomic(self.reports_dir / PF_FILE, report)
+        self._last_report = time.monotonic()
+
+    def _on_commit(self, traded: bool) -> None:
+        if traded and time.monotonic() - self._last_report >= REPORT_INTERVAL_S:
+            self.write_report()
+
+    def status_line(self) -> str:
+        """One line for systemd's STATUS=."""
+        trading = ",".join(self.config.trading_symbols()) or "none"
+        return (
+            f"tasks={len(self.runner.tasks)} trading={trading} "
+            f"last_bar={self.runner.stats.last_bar_ts} fills={self.trader.fills_acked}"
+        )
+
+    async def _watchdog(self, interval_s: float) -> None:
+        while True:
+            self.notifier.watchdog()
+            self.notifier.status(self.status_line())
+            await asyncio.sleep(interval_s)
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        def stop(signame: str) -> None:
+            self.log.info("stop_requested", signal=signame)
+            self.notifier.stopping()
+            self.runner.stop_requested.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop, sig.name)
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
+
+    def _reload(self) -> None:
+        self.notifier.reloading()
+        try:
+            load_config(self.options.config_dir)
+        except ConfigError as exc:
+            self.log.error("reload_rejected", problem=str(exc))
+        else:
+            self.log.warning("reload_validated_restart_to_apply")
+        self.notifier.ready(self.status_line())
+
+    async def run(self, on_progress: Callable[[RunStats], None] | None = None) -> RunStats:
+        """Run until the feed ends or a stop signal; always commit and write the report."""
+        loop = asyncio.get_running_loop()
+        self._install_signals(loop)
+        self.runner.on_progress = on_progress
+        self.runner.start_tasks()
+        self.notifier.ready(self.status_line())
+        self.log.info(
+            "started",
+            symbols=self.symbols,
+            trading=self.config.trading_symbols(),
+            feed="replay",
+            reports_dir=str(self.reports_dir),
+        )
+        interval = self.notifier.watchdog_interval_s()
+        watchdog = (
+            asyncio.create_task(self._watchdog(interval), name="watchdog") if interval else None
+        )
+        try:
+            return await self.runner.run()
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watchdog
+            await self.runner.stop_tasks()
+            self.trader.commit()
+            self.write_report()
+            self.trader.signal_log.close()
+            self.journal.close()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+
+
+def run_daemon(
+    options: RunOptions, on_progress: Callable[[RunStats], None] | None = None
+) -> tuple[int, Daemon | None]:
+    """Start, run and stop the daemon; returns the exit status and the daemon that ran."""
+    log = structlog.get_logger("chloe")
+    try:
+        config = load_config(options.config_dir)
+    except ConfigError as exc:
+        log.error("config_rejected", problem=str(exc))
+        print(f"chloe: config rejected:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG, None
+    try:
+        daemon = Daemon(options, config)
+    except ConfigError as exc:
+        log.error("config_rejected", problem=str(exc))
+        print(f"chloe: config rejected:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG, None
+    except JournalError as exc:
+        log.critical("journal_damaged", problem=str(exc))
+        print(f"chloe: journal damaged, refusing to start:\n{exc}", file=sys.stderr)
+        return EXIT_JOURNAL_DAMAGED, None
+    try:
+        asyncio.run(daemon.run(on_progress))
+    except JournalWriteError as exc:
+        log.critical("journal_write_failed", path=str(exc.path), error=str(exc))
+        print(f"chloe: journal write failed, stopping: {exc}", file=sys.stderr)
+        return EXIT_JOURNAL_WRITE, daemon
+    log.info(
+        "stopped", fills=daemon.trader.fills_acked, last_bar_ts=daemon.runner.stats.last_bar_ts
+    )
+    return EXIT_OK, daemon

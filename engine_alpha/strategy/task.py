@@ -1,0 +1,76 @@
+"""One asset's strategy as an asyncio task: bars in, decisions out; it never knows the feed.
+
+The task runs the signal model and the profile filter; everything that depends on the portfolio
+(positions, caps) is the trader's. Bars arrive in batches (a replay chunk, or one live bar time)
+and each batch's decisions resolve a future, so the supervisor awaits all assets together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from engine_alpha.execution.trader import Decided
+from engine_alpha.market.bars import Bar
+from engine_alpha.risk.sizing import volatility_multiplier
+from engine_alpha.signals.model import SignalModel
+from engine_alpha.strategy.filters import FilterRules, refusal
+
+_BASELINE_ALPHA = 2.0 / (500 + 1)
+
+
+@dataclass(slots=True)
+class _Batch:
+    bars: list[Bar]
+    done: asyncio.Future[list[Decided]]
+
+
+@dataclass(slots=True)
+class StrategyTask:
+    """Decisions for one symbol; `rules` is None for an asset that only collects research data."""
+
+    symbol: str
+    rules: FilterRules | None
+    model: SignalModel = field(default_factory=SignalModel)
+    inbox: asyncio.Queue[_Batch | None] = field(default_factory=asyncio.Queue)
+    _atr_pct_baseline: float = 0.0
+
+    def decide(self, bars: list[Bar]) -> list[Decided]:
+        """Run the model and the filter over `bars`, in order."""
+        out: list[Decided] = []
+        update = self.model.update
+        rules = self.rules
+        for bar in bars:
+            decision = update(bar)
+            vol_mult = 1.0
+            if decision.atr > 0.0:
+                atr_pct = decision.atr / decision.close
+                base = self._atr_pct_baseline
+                base = atr_pct if base == 0.0 else base + _BASELINE_ALPHA * (atr_pct - base)
+                self._atr_pct_baseline = base
+                vol_mult = volatility_multiplier(atr_pct, base)
+            code = None
+            if decision.direction is not None and rules is not None:
+                code = refusal(
+                    rules,
+                    decision.regime,
+                    decision.direction,
+                    decision.confidence,
+                    decision.bucket,
+                )
+            out.append(Decided(bar, decision, code, vol_mult))
+        return out
+
+    def submit(self, bars: list[Bar]) -> asyncio.Future[list[Decided]]:
+        """Queue a batch of bars; the future resolves with their decisions."""
+        done: asyncio.Future[list[Decided]] = asyncio.get_running_loop().create_future()
+        self.inbox.put_nowait(_Batch(bars, done))
+        return done
+
+    async def run(self) -> None:
+        """Decide each batch as it arrives until a None batch says stop."""
+        while (batch := await self.inbox.get()) is not None:
+            try:
+                batch.done.set_result(self.decide(batch.bars))
+            except Exception as exc:  # noqa: BLE001 - handed to the supervisor via the future
+                batch.done.set_exception(exc)

@@ -1,0 +1,124 @@
+"""What a person sees around `chloe run --replay`: a progress bar on a TTY, then a summary."""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from engine_alpha.ledger.metrics import summarize
+from engine_alpha.runner import RunStats
+
+if TYPE_CHECKING:
+    from engine_alpha.service import Daemon
+
+
+def _pf(pf: float | None, wins: int) -> str:
+    if pf is not None:
+        return f"{pf:.2f}"
+    return "n/a (no losses)" if wins else "n/a (no trades)"
+
+
+def print_summary(daemon: Daemon, console: Console | None = None) -> None:
+    """Trades, PF, drawdown and net PnL per asset and for the portfolio (stderr by default)."""
+    console = console or Console(file=sys.stderr, width=None if sys.stderr.isatty() else 110)
+    book = daemon.book
+    paper = daemon.config.paper
+    table = Table(title="Chloe run summary (closed trades)")
+    for column in (
+        "asset",
+        "mode",
+        "trades",
+        "wins",
+        "losses",
+        "PF",
+        "max DD %",
+        "net PnL USD",
+        "open",
+    ):
+        table.add_column(column, justify="right" if column not in ("asset", "mode") else "left")
+    for symbol in daemon.symbols:
+        plan = daemon.plans[symbol]
+        equity = (
+            paper.enabled_assets[symbol].max_daily_notional_usd
+            if symbol in paper.enabled_assets
+            else 0.0
+        )
+        stats = summarize(book.closed_pnls.get(symbol, []), equity or 1.0)
+        mode = plan.mode if plan.trades else plan.idle_reason
+        table.add_row(
+            symbol,
+            mode,
+            str(stats.trades),
+            str(stats.wins),
+            str(stats.losses),
+            _pf(stats.pf, stats.wins),
+            f"{stats.max_drawdown_pct:.2f}",
+            f"{stats.net_pnl_usd:.2f}",
+            "yes" if symbol in book.positions else "",
+        )
+    total = summarize(book.portfolio_pnls, paper.position_limits.starting_equity_usd)
+    table.add_row(
+        "PORTFOLIO",
+        "",
+        str(total.trades),
+        str(total.wins),
+        str(total.losses),
+        _pf(total.pf, total.wins),
+        f"{total.max_drawdown_pct:.2f}",
+        f"{total.net_pnl_usd:.2f}",
+        str(len(book.positions)),
+        style="bold",
+    )
+    console.print(table)
+    run = daemon.runner.stats
+    console.print(
+        f"bars {run.bars}, bar times {run.bar_times}, fills this run {daemon.trader.fills_acked}; "
+        f"journal {daemon.reports_dir / 'trades.jsonl'}"
+    )
+
+
+class ProgressBar:
+    """A rich progress bar on stderr when it is a TTY; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._progress: Progress | None = None
+        self._task: int | None = None
+        if enabled:
+            self._progress = Progress(
+                TextColumn("replay"),
+                BarColumn(),
+                TextColumn("{task.completed} bar times"),
+                TimeElapsedColumn(),
+                console=Console(file=sys.stderr),
+                transient=True,
+            )
+
+    @classmethod
+    def for_tty(cls) -> ProgressBar:
+        """Enabled only when stderr is a terminal."""
+        return cls(sys.stderr.isatty())
+
+    def __enter__(self) -> ProgressBar:
+        if self._progress is not None:
+            self._progress.start()
+            self._task = self._progress.add_task("replay", total=None)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(self, stats: RunStats) -> None:
+        """Show the bar times done so far."""
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=stats.bar_times)  # type: ignore[arg-type]
