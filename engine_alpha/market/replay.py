@@ -58,13 +58,16 @@ class ReplayFeed:
         self.start_after_ms = start_after_ms
         self._sleep = sleep
         self._log: FilteringBoundLogger = log if log is not None else structlog.get_logger()
+        self._total_bar_times: int | None = None
+        self._total_known = False
+        self._reset_counters()
+
+    def _reset_counters(self) -> None:
         self.bars_yielded = 0
         self.bar_times_yielded = 0
         self.refused: dict[str, int] = dict.fromkeys(self.symbols, 0)
         self.missing_bars: dict[str, int] = dict.fromkeys(self.symbols, 0)
         self.missing_files: list[str] = []
-        self._total_bar_times: int | None = None
-        self._total_known = False
 
     def path(self, symbol: str) -> Path:
         """The CSV file this feed reads for `symbol`."""
@@ -88,7 +91,9 @@ class ReplayFeed:
         At max speed a chunk holds up to `chunk_size` bar times; with a speed factor it holds one,
         and the feed sleeps (bar time difference / speed) before the next, except for bar times at
         or before `start_after_ms` (warm-up before a resume point), which are not paced.
+        Each call replays from the start and resets the counters.
         """
+        self._reset_counters()
         self._log.info(
             "replay_started",
             data_dir=str(self.data_dir),

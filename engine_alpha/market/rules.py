@@ -11,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from engine_alpha.config.config_loader import ConfigError
+
 __all__ = [
     "MarketRules",
     "MarketRulesError",
@@ -21,7 +23,7 @@ __all__ = [
 ]
 
 
-class MarketRulesError(ValueError):
+class MarketRulesError(ConfigError, ValueError):
     """Market rules could not be read; the message names the source, the symbol and the field."""
 
 

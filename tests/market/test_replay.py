@@ -229,6 +229,16 @@ async def test_stopping_early_closes_the_files(
     assert len(first) == 2
 
 
+async def test_a_second_pass_replays_from_the_start_with_fresh_counters(
+    tmp_path: Path, write_csv: WriteCsv, captured: Captured
+) -> None:
+    write_csv("BTCUSDT", hourly_rows(3))
+    feed = ReplayFeed(tmp_path, ["BTCUSDT", "ETHUSDT"], "1h", log=captured[0])
+    first, second = await collect(feed), await collect(feed)
+    assert layout(first) == layout(second)
+    assert (feed.bars_yielded, feed.bar_times_yielded, feed.missing_files) == (3, 3, ["ETHUSDT"])
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

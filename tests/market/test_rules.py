@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine_alpha.config.config_loader import ConfigError
 from engine_alpha.market.rules import (
     MarketRules,
     MarketRulesError,
@@ -238,3 +239,8 @@ def test_round_price_is_on_the_tick_against_us_within_one_tick(
     assert (exact(result) / exact(tick)).denominator == 1
     assert abs(exact(result) - exact(price)) < exact(tick)
     assert result >= price if side == "buy" else result <= price
+
+
+def test_a_market_rules_error_is_a_config_error_so_the_daemon_reports_it_cleanly() -> None:
+    assert issubclass(MarketRulesError, ConfigError)
+    assert issubclass(MarketRulesError, ValueError)
