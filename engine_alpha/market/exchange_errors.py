@@ -111,14 +111,14 @@ class RefusedFeedError(FeedError):
 
 def vendor_errors() -> tuple[type[Exception], ...]:
     """The exceptions a ccxt call raises for reasons outside our code (for an `except` clause)."""
-    import ccxt  # noqa: PLC0415 - only the live feed loads ccxt, and only once it runs
+    import ccxt  # only the live feed loads ccxt, and only once it runs
 
     return (ccxt.BaseError, OSError, *_PARSE_ERRORS)
 
 
 def translate(exc: BaseException, *, response_headers: object = None) -> FeedError:
     """Map what a ccxt call raised to a temporary or refused `FeedError` (see the module doc)."""
-    import ccxt  # noqa: PLC0415 - only the live feed loads ccxt, and only once it runs
+    import ccxt
 
     detail = str(exc)
     if isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):

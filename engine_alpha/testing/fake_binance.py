@@ -11,7 +11,9 @@ It serves the three public spot endpoints Chloe's live feed uses, shaped like Bi
   `startTime`/`endTime` select open times in [startTime, endTime]; `limit` defaults to 500 and is
   capped at 1000; with `startTime` the first `limit` rows are returned, otherwise the last.
 
-Time comes from a `FakeClock` (real, manual or fast). Faults are programmed per request, from a test
+Time comes from a `FakeClock` (real, manual or fast). Faults (`FAULT_KINDS`: HTTP 400 -1121,
+500 -1001, 503, 429 with Retry-After, a slow answer, a truncated JSON body, and on klines a missing,
+duplicated, misplaced or impossible bar) are programmed per request, from a test
 (`fake.faults.add(kind="http_500", path="/api/v3/klines", symbol="BTCUSDT", times=2)`) or from
 another process through the admin endpoints (`POST /admin/faults` with the same fields as JSON,
 `DELETE /admin/faults`, `GET /admin/requests`, `GET|POST /admin/clock` with `set_ms`/`advance_ms`).
@@ -61,6 +63,7 @@ TIME_PATH: Final = "/api/v3/time"
 EXCHANGE_INFO_PATH: Final = "/api/v3/exchangeInfo"
 
 FaultKind = Literal[
+    "http_400",
     "http_500",
     "http_503",
     "http_429",
@@ -130,7 +133,7 @@ class FakeClock:
     def now_ms(self) -> int:
         with self._lock:
             elapsed_s = self._monotonic() - self._anchor_s
-            return self._base_ms + int(elapsed_s * 1000.0 * self.speed)
+            return self._base_ms + round(elapsed_s * 1000.0 * self.speed)
 
     def set(self, ms: int) -> None:
         with self._lock:
@@ -340,7 +343,10 @@ class FakeBinance:
             self._stopping.clear()
             self._server = _Server(self._address, _Handler, self)
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="fake-binance", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.02},  # how soon `stop()` is noticed
+                name="fake-binance",
+                daemon=True,
             )
             self._thread.start()
         return self.base_url
@@ -495,6 +501,8 @@ def _int_param(params: dict[str, str], name: str) -> int | None:
 
 
 def _http_fault(fault: Fault) -> _Response:
+    if fault.kind == "http_400":
+        return _json(400, _INVALID_SYMBOL)
     if fault.kind == "http_500":
         return _json(500, _INTERNAL_ERROR)
     if fault.kind == "http_429":
