@@ -14,10 +14,12 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,12 +199,14 @@ def test_sysusers_creates_the_chloe_user_and_tmpfiles_the_directories(tmp_path: 
 
 
 _SANDBOX = r"""
-import ctypes, json, runpy, sys
-allow_file, workload, out = sys.argv[1:4]
+import ctypes, os, runpy, sys
+allow_file, libseccomp, script, *args = sys.argv[1:]
+os.umask(0o027)  # UMask=0027
 libc = ctypes.CDLL(None, use_errno=True)
 # MemoryDenyWriteExecute=yes, as the kernel's own MDWE (Linux >= 6.3): no W+X, no exec gain.
 mdwe = libc.prctl(65, 1, 0, 0, 0) == 0  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
-seccomp = ctypes.CDLL(sys.argv[4])
+os.environ["SANDBOX_MDWE"] = "1" if mdwe else "0"
+seccomp = ctypes.CDLL(libseccomp)
 seccomp.seccomp_init.restype = ctypes.c_void_p
 seccomp.seccomp_init.argtypes = [ctypes.c_uint32]
 seccomp.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
@@ -214,14 +218,14 @@ for name in open(allow_file).read().split():
     if nr >= 0:
         seccomp.seccomp_rule_add(ctx, 0x7FFF0000, nr, 0)  # SCMP_ACT_ALLOW
 assert seccomp.seccomp_load(ctx) == 0, "seccomp_load failed"
-sys.argv = [workload, out, json.dumps({"mdwe": mdwe})]
-runpy.run_path(workload, run_name="__main__")
+sys.argv = [script, *args]
+runpy.run_path(script, run_name="__main__")
 """
 
 _WORKLOAD = r"""
 import asyncio, ctypes, importlib, json, mmap, os, pkgutil, signal, socket, ssl, sys, tempfile
-out, extra = sys.argv[1], json.loads(sys.argv[2] if len(sys.argv) > 2 else "{}")
-result = {"imports": {}, "checks": {}, "probes": {}, **extra}
+out = sys.argv[1]
+result = {"imports": {}, "checks": {}, "probes": {}, "mdwe": os.environ.get("SANDBOX_MDWE")}
 
 def attempt(table, name, fn):
     try:
@@ -316,20 +320,23 @@ def unit_syscall_allow_list(filters: list[str], groups: dict[str, list[str]]) ->
     return allowed
 
 
-def _run_workload(argv: list[str], out: Path) -> dict[str, dict[str, str]]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's engine_alpha, not another
+def _subprocess_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's engine_alpha, not another
+
+
+def _run_workload(argv: list[str], out: Path) -> dict[str, Any]:
     done = subprocess.run(
-        argv, capture_output=True, text=True, check=False, timeout=300, cwd=REPO, env=env
-    )
+        argv, capture_output=True, text=True, check=False, timeout=300, cwd=REPO,
+        env=_subprocess_env(),
+    )  # fmt: skip
     assert done.returncode == 0 and out.exists(), done.stderr[-3000:]
-    result: dict[str, dict[str, str]] = json.loads(out.read_text())
+    result: dict[str, Any] = json.loads(out.read_text())
     return result
 
 
-def test_the_python_runtime_survives_the_units_syscall_filter_and_mdwe(
-    tmp_path: Path, service: dict[str, list[str]]
-) -> None:
-    """Imports, BLAS, libffi, fsync, rename, sockets and threads work inside the sandbox.
+@pytest.fixture
+def sandbox(tmp_path: Path, service: dict[str, list[str]]) -> list[str]:
+    """argv prefix running a script under the unit's syscall allow list, EPERM, MDWE, UMask.
 
     Not systemd itself (that needs systemd as PID 1), but the same kernel mechanisms: a seccomp
     allow list computed from the unit's SystemCallFilter= lines, failing with EPERM as
@@ -341,17 +348,23 @@ def test_the_python_runtime_survives_the_units_syscall_filter_and_mdwe(
             pytest.fail("libseccomp not installed (Debian package 'libseccomp2')")
         pytest.skip("libseccomp not installed (Debian package 'libseccomp2')")
     assert service["SystemCallErrorNumber"] == ["EPERM"]
+    assert service["UMask"] == ["0027"]
     groups = _filter_groups(_tool("systemd-analyze"))
     allowed = unit_syscall_allow_list(service["SystemCallFilter"], groups)
     (tmp_path / "allow").write_text("\n".join(sorted(allowed)))
-    (tmp_path / "workload.py").write_text(_WORKLOAD)
     (tmp_path / "sandbox.py").write_text(_SANDBOX)
+    return [sys.executable, str(tmp_path / "sandbox.py"), str(tmp_path / "allow"), libseccomp]
 
+
+def test_the_python_runtime_survives_the_units_syscall_filter_and_mdwe(
+    tmp_path: Path, sandbox: list[str]
+) -> None:
+    """Imports, BLAS, libffi, fsync, rename, sockets and threads work inside the sandbox."""
+    (tmp_path / "workload.py").write_text(_WORKLOAD)
     workload, out = str(tmp_path / "workload.py"), tmp_path / "out.json"
     baseline = _run_workload([sys.executable, workload, str(out)], out)
     out = tmp_path / "out-sandboxed.json"
-    sandbox = [sys.executable, str(tmp_path / "sandbox.py"), str(tmp_path / "allow")]
-    sandboxed = _run_workload([*sandbox, workload, str(out), libseccomp], out)
+    sandboxed = _run_workload([*sandbox, workload, str(out)], out)
 
     assert set(baseline["checks"].values()) == {"ok"}, baseline["checks"]
     both = baseline["imports"].keys() & sandboxed["imports"].keys()  # others add modules meanwhile
@@ -359,7 +372,75 @@ def test_the_python_runtime_survives_the_units_syscall_filter_and_mdwe(
     assert sandboxed["checks"] == baseline["checks"]
     assert baseline["probes"]["sched_setaffinity"] == "ok"
     assert sandboxed["probes"]["sched_setaffinity"].startswith("PermissionError"), "filter is live"
-    if sandboxed["mdwe"]:
+    if sandboxed["mdwe"] == "1":
         assert sandboxed["probes"]["wx_mapping"].startswith("PermissionError")
     else:
         print(f"kernel {platform.release()} lacks PR_SET_MDWE: MemoryDenyWriteExecute not checked")
+
+
+_READ_ONLY_ROOT = """
+set -e
+mount --make-rprivate /
+mount --bind "$REPORTS" "$REPORTS"
+mount -o remount,bind,ro /
+exec "$@"
+"""
+
+
+def _read_only_root_prefix() -> list[str]:
+    """`unshare -m`, / read-only but reports/ (ProtectSystem=strict, ReadWritePaths=), if we can."""
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or unshare is None:
+        return []
+    prefix = [unshare, "-m", "sh", "-c", _READ_ONLY_ROOT, "sh"]
+    probe = subprocess.run(
+        [*prefix, "sh", "-c", "! touch /ro-probe 2>/dev/null"], capture_output=True, check=False,
+        env={**os.environ, "REPORTS": str(REPO)}, timeout=30,
+    )  # fmt: skip
+    return prefix if probe.returncode == 0 else []
+
+
+def _installed_layout(root: Path) -> dict[str, str]:
+    """/etc/chloe, /var/lib/chloe/{config,data,reports} under root, as the install steps make."""
+    (root / "etc/chloe").mkdir(parents=True)
+    for config in (REPO / "config").glob("*.json"):
+        shutil.copy(config, root / "etc/chloe" / config.name)
+    state = root / "var/lib/chloe"
+    (state / "reports").mkdir(parents=True)
+    (state / "config").symlink_to(root / "etc/chloe")
+    (state / "data").symlink_to(REPO / "data")
+    return {
+        "CHLOE_CONFIG_DIR": str(root / "etc/chloe"),
+        "CHLOE_REPORTS_DIR": str(state / "reports"),
+    }
+
+
+def test_the_daemon_replays_the_sample_inside_the_units_sandbox(
+    tmp_path: Path, sandbox: list[str], service: dict[str, list[str]]
+) -> None:
+    """`chloe run --replay` from the unit's working directory, as systemd would start it."""
+    dirs = _installed_layout(tmp_path / "root")
+    unit_env = dict(item.split("=", 1) for item in service["Environment"])
+    notify = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(str(notify))
+        env = {
+            **_subprocess_env(), **unit_env, **dirs, "REPORTS": dirs["CHLOE_REPORTS_DIR"],
+            "NOTIFY_SOCKET": str(notify), "WATCHDOG_USEC": "30000000",
+        }  # fmt: skip
+        main = str(REPO / "engine_alpha/__main__.py")
+        done = subprocess.run(
+            [*_read_only_root_prefix(), *sandbox, main, "run", "--replay"],
+            capture_output=True, text=True, check=False, timeout=300, env=env,
+            cwd=tmp_path / "root/var/lib/chloe",
+        )  # fmt: skip
+        listener.setblocking(False)
+        first_notification = listener.recv(4096).decode()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert first_notification.startswith("READY=1\nSTATUS=tasks=")
+    records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert not [r for r in records if r.get("level") in ("error", "critical")]
+    reports = Path(dirs["CHLOE_REPORTS_DIR"])
+    assert (reports / "trades.jsonl").read_text().count("\n") > 0
+    for path in reports.iterdir():  # only the owner writes (UMask=0027 or the daemon's own mode)
+        assert path.stat().st_mode & 0o022 == 0, path
