@@ -52,7 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data", help="replay data directory (overrides feed.data_dir)")
     run.add_argument("--speed", type=_speed, default=None, help="'max' (default) or N x real time")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
-    run.add_argument("--no-summary", action="store_true", help="do not print the summary table")
+    run.add_argument(
+        "--summary",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="print the summary table on stderr (auto: when stderr is a terminal)",
+    )
     run.set_defaults(handler=_cmd_run)
 
     config = sub.add_parser("config", help="check the config or write its JSON Schemas")
@@ -76,7 +81,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     with ProgressBar.for_tty() as progress:
         code, daemon = run_daemon(options, on_progress=progress.update)
-    if daemon is not None and not args.no_summary:
+    show = args.summary == "always" or (args.summary == "auto" and sys.stderr.isatty())
+    if daemon is not None and show:
         print_summary(daemon)
     return code
 

@@ -38,19 +38,22 @@ class StrategyTask:
     def decide(self, bars: list[Bar]) -> list[Decided]:
         """Run the model and the filter over `bars`, in order."""
         out: list[Decided] = []
+        append = out.append
         update = self.model.update
         rules = self.rules
+        base = self._atr_pct_baseline
         for bar in bars:
             decision = update(bar)
-            vol_mult = 1.0
-            if decision.atr > 0.0:
-                atr_pct = decision.atr / decision.close
-                base = self._atr_pct_baseline
+            atr = decision.atr
+            if atr > 0.0:
+                atr_pct = atr / decision.close
                 base = atr_pct if base == 0.0 else base + _BASELINE_ALPHA * (atr_pct - base)
-                self._atr_pct_baseline = base
-                vol_mult = volatility_multiplier(atr_pct, base)
+            if decision.direction is None:
+                append(Decided(bar, decision, None, 1.0))
+                continue
+            vol_mult = volatility_multiplier(atr / decision.close, base) if atr > 0.0 else 1.0
             code = None
-            if decision.direction is not None and rules is not None:
+            if rules is not None:
                 code = refusal(
                     rules,
                     decision.regime,
@@ -58,7 +61,8 @@ class StrategyTask:
                     decision.confidence,
                     decision.bucket,
                 )
-            out.append(Decided(bar, decision, code, vol_mult))
+            append(Decided(bar, decision, code, vol_mult))
+        self._atr_pct_baseline = base
         return out
 
     def submit(self, bars: list[Bar]) -> asyncio.Future[list[Decided]]:
