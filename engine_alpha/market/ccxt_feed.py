@@ -194,7 +194,10 @@ class CcxtFeed:
         active = self._active(now)
         polled = await asyncio.gather(*(self._poll(st, now) for st in active))
         for st, bars in zip(active, polled, strict=True):
-            self._log.info("feed_backfilled", symbol=st.symbol, bars=len(bars))
+            first, last = (bars[0].ts_ms, bars[-1].ts_ms) if bars else (None, None)
+            self._log.info(
+                "feed_backfilled", symbol=st.symbol, bars=len(bars), first_ts=first, last_ts=last
+            )
         return self._group([bar for bars in polled for bar in bars])
 
     async def _cycle(self) -> list[BarTime]:

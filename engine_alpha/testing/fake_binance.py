@@ -31,7 +31,7 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +77,7 @@ FaultKind = Literal[
 FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
 _DATA_FAULTS: Final = frozenset({"missing_bar", "duplicate_bar", "out_of_order_bar", "bad_bar"})
 
+_REQUEST_LOG_SIZE: Final = 10_000
 _DEFAULT_LIMIT: Final = 500
 _MAX_LIMIT: Final = 1000
 _INTERNAL_ERROR: Final = {
@@ -321,7 +322,8 @@ class FakeBinance:
         self._listed = {s["symbol"] for s in self._exchange_info.get("symbols", [])}
         self.clock = clock if clock is not None else FakeClock.real()
         self.faults = FaultPlan()
-        self.request_log: list[RequestRecord] = []
+        self.request_log: deque[RequestRecord] = deque(maxlen=_REQUEST_LOG_SIZE)  # the latest
+        self._counts: Counter[tuple[str, str | None]] = Counter()
         self._candles: dict[tuple[str, str], _Candles | None] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -378,18 +380,19 @@ class FakeBinance:
     def requests(self, path: str, symbol: str | None = None) -> int:
         """How many requests reached `path` (optionally for one `symbol`)."""
         with self._lock:
-            return sum(
-                1
-                for r in self.request_log
-                if r.path == path and (symbol is None or r.params.get("symbol") == symbol)
-            )
+            return sum(n for (p, s), n in self._counts.items() if p == path and symbol in (None, s))
 
     def request_counts(self) -> dict[str, int]:
+        """Requests per API path."""
         with self._lock:
-            return dict(Counter(r.path for r in self.request_log))
+            counts: Counter[str] = Counter()
+            for (path, _), n in self._counts.items():
+                counts[path] += n
+            return dict(counts)
 
     def reset_requests(self) -> None:
         with self._lock:
+            self._counts.clear()
             self.request_log.clear()
 
     # ---- request handling (called from the server threads)
@@ -404,6 +407,7 @@ class FakeBinance:
         now = self.clock.now_ms()
         symbol = params.get("symbol")
         with self._lock:
+            self._counts[url.path, symbol] += 1
             self.request_log.append(RequestRecord(url.path, params, now))
         fault = self.faults.take(url.path, symbol, lambda f: f.kind not in _DATA_FAULTS)
         if fault is not None and fault.kind not in {"slow", "malformed_json"}:
