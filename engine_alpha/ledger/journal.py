@@ -8,6 +8,7 @@ anywhere else raises JournalError and the daemon refuses to start.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import types
@@ -193,6 +194,13 @@ class _Sequence:
         elif self.open_trades.pop(line["symbol"], None) is not None:
             self.closed_trades += 1
 
+    def skip(self, parsed: object) -> None:
+        """Step over a line that is not a valid fill, taking what it shows of seq and trades."""
+        self.next_seq += 1
+        if isinstance(parsed, dict):
+            with contextlib.suppress(KeyError, TypeError):
+                self.resync(parsed)
+
     def forget(self, line: FillDict) -> None:
         """Undo `admit` of the most recent line (for a rejected append batch)."""
         self.next_seq = line["seq"]
@@ -258,11 +266,13 @@ def _scan(path: Path, on_line: OnLine | None, *, collect: bool) -> _Scan:
                     scan.tail = _Tail(offset, line_no, raw, f"not JSON ({exc})")
                     break
                 scan.problem(line_no, f"not JSON ({exc})", collect=collect)
+                scan.state.skip(None)
                 offset = end
                 continue
             line = parsed if _is_canonical(parsed) else _validate_slow(raw)
             if isinstance(line, str):
                 scan.problem(line_no, line, collect=collect)
+                scan.state.skip(parsed)
             elif (problem := admit(line)) is not None:
                 scan.problem(line_no, problem, collect=collect)
                 scan.state.resync(line)
