@@ -129,7 +129,7 @@ class CcxtFeed:
             }
         )
         if settings.api_url is not None:
-            self._exchange.urls["api"]["public"] = settings.api_url
+            self._exchange.urls["api"]["public"] = settings.api_url.rstrip("/")
         self._server_ms: tuple[int, float] | None = None  # last exchange time, host monotonic then
         self._first_server_ms: int | None = None
         self._live_from_ms = 0  # bar times before this were history at start

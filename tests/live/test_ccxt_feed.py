@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 
 import structlog
 from structlog.testing import capture_logs
 
+from engine_alpha.market.bars import BarTime
 from engine_alpha.market.rules import MarketRules
-from engine_alpha.testing.fake_binance import KLINES_PATH, TIME_PATH, FakeBinance
+from engine_alpha.testing.fake_binance import KLINES_PATH, TIME_PATH, FakeBinance, FakeClock
 from tests.live.conftest import (
     DAY0_MS,
     HOUR_MS,
+    START_MS,
     SYMBOLS,
     MakeFeed,
     SimSleep,
@@ -111,3 +115,28 @@ async def test_a_symbol_unknown_to_the_exchange_is_logged_and_the_others_run(
     assert [e["symbol"] for e in events(logs, "feed_unknown_symbol")] == ["NOPEUSDT"]
     assert {bar.symbol for bt in history for bar in bt.bars} == {"BTCUSDT"}
     assert feed.degraded_symbols() == {"NOPEUSDT"}
+
+
+async def test_the_feed_keeps_up_with_a_fast_exchange_clock_in_real_time(
+    make_feed: MakeFeed, fake: FakeBinance
+) -> None:
+    """Real sleeps and the host's monotonic clock; the exchange plays one hour every 0.1 s."""
+    feed = make_feed(
+        ["ETHUSDT", "BTCUSDT"],
+        poll_interval_s=0.02,
+        clock_sleep=asyncio.sleep,
+        monotonic=time.monotonic,
+    )
+    fake.clock = FakeClock.fast(START_MS, 36_000.0)
+    live: list[BarTime] = []
+    async with asyncio.timeout(20), contextlib.aclosing(feed.chunks()) as chunks:
+        history = await anext(chunks)
+        while len(live) < 6:
+            live += await anext(chunks)
+    first = hours(history)[-1] + 1  # how far the clock ran while the feed started
+    assert hours(live) == list(range(first, first + len(live)))
+    assert all(not bt.backfill and len(bt.bars) == 2 for bt in live)
+    for bar in (bar for bt in live for bar in bt.bars):  # closed candles, never a partial one
+        assert (bar.open, bar.high, bar.low, bar.close, bar.volume) == csv_row(
+            bar.symbol, bar.ts_ms
+        )
