@@ -70,6 +70,7 @@ class Runner:
         window: TradingWindow,
         on_commit: Callable[[bool], None] | None = None,
         on_progress: Callable[[RunStats], None] | None = None,
+        after_chunk: Callable[[], None] | None = None,
     ) -> None:
         self.feed = feed
         self.trader = trader
@@ -77,6 +78,8 @@ class Runner:
         self.window = window
         self.on_commit = on_commit
         self.on_progress = on_progress
+        self.after_chunk = after_chunk
+        self.in_chunk = False
         self.stats = RunStats()
         self.stop_requested = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -117,7 +120,13 @@ class Runner:
                 chunk = next_chunk.result()
                 if chunk is None:
                     break
-                await self._process(chunk)
+                self.in_chunk = True
+                try:
+                    await self._process(chunk)
+                finally:
+                    self.in_chunk = False
+                if self.after_chunk is not None:
+                    self.after_chunk()
         finally:
             stop_wait.cancel()
             with contextlib.suppress(Exception):

@@ -21,17 +21,16 @@ import structlog
 
 from engine_alpha.config.config_loader import ChloeConfig, ConfigError, load_config
 from engine_alpha.execution.book import Book
-from engine_alpha.execution.book_report import book_report
-from engine_alpha.execution.trader import AssetPlan, Trader
+from engine_alpha.execution.plans import build_plans, filter_rules, run_symbols
+from engine_alpha.execution.trader import Trader
 from engine_alpha.ledger.journal import Journal, JournalError, JournalWriteError
-from engine_alpha.ledger.pf_report import write_report_atomic
+from engine_alpha.ledger.pf_report import report_from_book, write_report_atomic
 from engine_alpha.ledger.signal_log import SignalLog
 from engine_alpha.market.replay import ReplayFeed
-from engine_alpha.market.rules import MarketRules, load_market_rules
-from engine_alpha.risk.sizing import asset_caps
+from engine_alpha.market.rules import load_market_rules
+from engine_alpha.reports import PF_FILE, SIGNALS_FILE, TRADES_FILE, report_inputs
 from engine_alpha.runner import Feed, Runner, RunStats, TradingWindow
 from engine_alpha.sd_notify import SdNotifier
-from engine_alpha.strategy.filters import FilterRules
 from engine_alpha.strategy.task import StrategyTask
 
 EXIT_OK = 0
@@ -39,10 +38,6 @@ EXIT_JOURNAL_WRITE = 1
 EXIT_CONFIG = 2
 EXIT_JOURNAL_DAMAGED = 3
 REPORT_INTERVAL_S = 1.0
-
-TRADES_FILE = "trades.jsonl"
-SIGNALS_FILE = "signals.jsonl"
-PF_FILE = "pf_local.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,54 +57,6 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def run_symbols(config: ChloeConfig, book: Book) -> list[str]:
-    """Assets this run watches: enabled ones, research-only collectors, and any with a position.
-
-    An asset disabled while it holds a position runs exit-only until it is flat.
-    """
-    paper = config.paper
-    keep = set(config.trading_symbols())
-    keep |= {s for s, a in paper.research_only_assets.items() if a.collect_data}
-    keep |= set(book.positions)
-    return [s for s in config.run_order() if s in keep]
-
-
-def build_plans(
-    config: ChloeConfig, symbols: list[str], markets: dict[str, MarketRules]
-) -> dict[str, AssetPlan]:
-    """Per-asset trading plans; a symbol with no market rules is a config error."""
-    trading = set(config.trading_symbols())
-    plans = {}
-    for symbol in symbols:
-        rules = markets.get(symbol)
-        if rules is None:
-            raise ConfigError(f"{config.paper.feed.markets_file}: no market rules for {symbol}")
-        enabled = config.paper.enabled_assets.get(symbol)
-        trades = symbol in trading
-        plans[symbol] = AssetPlan(
-            symbol=symbol,
-            trades=trades,
-            mode=enabled.mode if enabled is not None else "paper",
-            caps=asset_caps(config, symbol) if trades else None,
-            rules=rules,
-            idle_reason="asset_disabled" if enabled is not None else "research_only",
-        )
-    return plans
-
-
-def build_tasks(config: ChloeConfig, plans: dict[str, AssetPlan]) -> dict[str, StrategyTask]:
-    """One strategy task per watched asset; only trading assets get a filter."""
-    tasks = {}
-    for symbol, plan in plans.items():
-        rules = None
-        if plan.trades:
-            rules = FilterRules.from_profile(
-                config.profiler.assets[symbol], plan.mode, config.paper.observation
-            )
-        tasks[symbol] = StrategyTask(symbol=symbol, rules=rules)
-    return tasks
-
-
 class Daemon:
     """One run of the daemon: its config, book, trader and runner."""
 
@@ -126,9 +73,9 @@ class Daemon:
             self.log.warning(
                 "journal_torn_line_quarantined", path=str(self.journal.path), detail=warning
             )
-        markets = load_market_rules(Path(config.paper.feed.markets_file))
-        self.symbols = run_symbols(config, self.book)
-        self.plans = build_plans(config, self.symbols, markets)
+        self.markets = load_market_rules(Path(config.paper.feed.markets_file))
+        self.symbols = run_symbols(config, list(self.book.positions))
+        self.plans = build_plans(config, self.symbols, self.markets)
         self.trader = Trader(
             book=self.book,
             journal=self.journal,
@@ -143,10 +90,15 @@ class Daemon:
         self.runner = Runner(
             feed=self._make_feed(),
             trader=self.trader,
-            tasks=build_tasks(config, self.plans),
+            tasks={
+                symbol: StrategyTask(symbol=symbol, rules=filter_rules(config, plan))
+                for symbol, plan in self.plans.items()
+            },
             window=TradingWindow(resume_after_ms=self.book.last_bar_ts),
             on_commit=self._on_commit,
+            after_chunk=self._after_chunk,
         )
+        self._reload_requested = False
         self._last_report = 0.0
         self.log.info(
             "recovered",
@@ -168,14 +120,11 @@ class Daemon:
 
     def write_report(self) -> None:
         """Rewrite pf_local.json from the book (atomic replace)."""
-        paper = self.config.paper
-        report = book_report(
+        report = report_from_book(
             self.book,
-            symbols=self.config.run_order(),
-            starting_equity_usd=paper.position_limits.starting_equity_usd,
-            asset_equity_usd={s: a.max_daily_notional_usd for s, a in paper.enabled_assets.items()},
             as_of_bar_ts=self.trader.last_bar_ts,
             generated_at=utc_now_iso(),
+            **report_inputs(self.config),
         )
         write_report_atomic(self.reports_dir / PF_FILE, report)
         self._last_report = time.monotonic()
@@ -206,17 +155,60 @@ class Daemon:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop, sig.name)
-        loop.add_signal_handler(signal.SIGHUP, self._reload)
+        loop.add_signal_handler(signal.SIGHUP, self._request_reload)
 
-    def _reload(self) -> None:
-        self.notifier.reloading()
+    def _request_reload(self) -> None:
+        self.log.info("reload_requested")
+        self._reload_requested = True
+        if not self.runner.in_chunk:
+            self._after_chunk()
+
+    def _after_chunk(self) -> None:
+        if self._reload_requested:
+            self._reload_requested = False
+            self.notifier.reloading()
+            self.reload()
+            self.notifier.ready(self.status_line())
+
+    def reload(self) -> bool:
+        """Re-read both files; apply what changed per asset, or keep the old config on an error."""
         try:
-            load_config(self.options.config_dir)
+            new = load_config(self.options.config_dir)
+            plans = build_plans(new, self.symbols, self.markets)
         except ConfigError as exc:
             self.log.error("reload_rejected", problem=str(exc))
-        else:
-            self.log.warning("reload_validated_restart_to_apply")
-        self.notifier.ready(self.status_line())
+            return False
+        if new.paper.feed != self.config.paper.feed:
+            self.log.warning("reload_feed_change_needs_restart", field="feed")
+        changed = []
+        for symbol, plan in plans.items():
+            rules = filter_rules(new, plan)
+            task = self.runner.tasks[symbol]
+            if plan != self.plans[symbol] or rules != task.rules:
+                changed.append(symbol)
+                task.rules = rules
+                if not plan.trades:
+                    self.trader.pending.pop(symbol, None)
+        self.trader.reconfigure(
+            plans=plans,
+            execution=new.paper.execution,
+            max_exposure_usd=new.paper.position_limits.max_portfolio_exposure_usd,
+        )
+        self.plans = plans
+        self.config = new
+        for symbol in changed:
+            plan = plans[symbol]
+            self.log.info(
+                "reload_asset_changed",
+                symbol=symbol,
+                trades=plan.trades,
+                mode=plan.mode,
+                per_trade_usd=plan.caps.per_trade_usd if plan.caps else None,
+                daily_usd=plan.caps.daily_usd if plan.caps else None,
+                open_position=symbol in self.book.positions,
+            )
+        self.log.info("reload_applied", changed=changed, trading=new.trading_symbols())
+        return True
 
     async def run(self, on_progress: Callable[[RunStats], None] | None = None) -> RunStats:
         """Run until the feed ends or a stop signal; always commit and write the report."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine_alpha.execution.paper_broker import Position, position_from_open_line
+from engine_alpha.ledger.metrics import left_sum
 
 DAY_MS = 86_400_000
 
@@ -52,4 +53,4 @@ class Book:
 
     def open_exposure_usd(self) -> float:
         """Entry notional of all open positions, summed in symbol order (deterministic)."""
-        return sum(self.positions[s].notional_usd for s in sorted(self.positions))
+        return left_sum(self.positions[s].notional_usd for s in sorted(self.positions))

@@ -101,6 +101,19 @@ class Trader:
         self.last_bar_ts: int | None = None
         self._log = structlog.get_logger("chloe.trader")
 
+    def reconfigure(
+        self,
+        *,
+        plans: Mapping[str, AssetPlan],
+        execution: ExecutionSettings,
+        max_exposure_usd: float,
+    ) -> None:
+        """Take a reloaded config: new plans, caps and fill assumptions apply from the next fill."""
+        self.plans = dict(plans)
+        self.execution = execution
+        self.costs = FillCosts(execution.fee_bps, execution.slippage_bps)
+        self.max_exposure_usd = max_exposure_usd
+
     # ------------------------------------------------------------------ the bar-time step
 
     def step(self, bar_time: BarTime, decided: Mapping[str, Decided], *, trading: bool) -> None:

@@ -102,5 +102,7 @@ def size_order(
         qty = floor_to_step(qty - rules.step_size, rules.step_size)
     filled_notional = qty * price
     if qty <= 0.0 or qty < rules.min_qty or filled_notional < rules.min_notional:
-        return SizedOrder(0.0, 0.0, requested, "min_notional", tuple(cut_by))
+        # an order a cap cut below the market minimum was refused by that cap
+        code = cut_by[-1] if cut_by else "min_notional"
+        return SizedOrder(0.0, 0.0, requested, code, tuple(cut_by))
     return SizedOrder(qty, filled_notional, requested, None, tuple(cut_by))

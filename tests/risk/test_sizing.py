@@ -98,8 +98,21 @@ def test_exposure_cap_cuts_then_refuses() -> None:
     assert _size(open_exposure_usd=2000.0)[1] == "exposure_cap"
 
 
-def test_below_min_notional_is_refused() -> None:
-    assert _size(daily_used_usd=4996.0)[1] == "min_notional"
+def test_below_min_notional_is_refused_naming_the_cap_that_cut_it() -> None:
+    assert _size(daily_used_usd=4996.0)[1] == "daily_cap"
+    assert _size(open_exposure_usd=1996.0)[1] == "exposure_cap"
+    tiny = MarketRules("X", tick_size=0.01, step_size=1.0, min_qty=1.0, min_notional=5.0)
+    order = size_order(
+        CAPS,
+        confidence=1.0,
+        vol_multiplier=1.0,
+        daily_used_usd=0.0,
+        open_exposure_usd=0.0,
+        max_exposure_usd=2000.0,
+        price=600.0,
+        rules=tiny,
+    )
+    assert order.refusal == "min_notional"
 
 
 def test_confidence_multiplier_scales_the_order() -> None:

@@ -1,0 +1,84 @@
+"""Run the real daemon as a subprocess on the bundled sample, and read what it wrote."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import REPO
+
+
+@dataclass
+class RunResult:
+    """What one daemon run left behind."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    reports: Path
+
+    def journal(self) -> list[dict[str, Any]]:
+        path = self.reports / "trades.jsonl"
+        return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+    def signals(self) -> list[dict[str, Any]]:
+        path = self.reports / "signals.jsonl"
+        return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+    def pf_local(self) -> dict[str, Any]:
+        data: dict[str, Any] = orjson.loads((self.reports / "pf_local.json").read_bytes())
+        return data
+
+    def log_events(self) -> list[dict[str, Any]]:
+        return [orjson.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
+
+
+def chloe_command(config_dir: Path, reports: Path, *extra: str) -> list[str]:
+    """The `chloe run --replay` command line for a config and a reports directory."""
+    return [
+        sys.executable,
+        "-m",
+        "engine_alpha",
+        "run",
+        "--replay",
+        "--config-dir",
+        str(config_dir),
+        "--reports-dir",
+        str(reports),
+        "--summary=never",
+        *extra,
+    ]
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a daemon subprocess: this checkout first on the path, no notify socket."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+@pytest.fixture
+def run_chloe() -> Callable[..., RunResult]:
+    """Run the daemon to completion and collect its outputs."""
+
+    def run(config_dir: Path, reports: Path, *extra: str, timeout: float = 120) -> RunResult:
+        proc = subprocess.run(
+            chloe_command(config_dir, reports, *extra),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=child_env(),
+            cwd=REPO,
+            check=False,
+        )
+        return RunResult(proc.returncode, proc.stdout, proc.stderr, reports)
+
+    return run
