@@ -1,1 +1,1 @@
-"""Signals: incremental indicators, the market regime and the directional signal with its confidence."""
+"""Signals: incremental indicators, the market regime, the directional signal and its confidence."""
