@@ -440,6 +440,8 @@ class FakeBinance:
             limit = min(_MAX_LIMIT, _int_param(params, "limit") or _DEFAULT_LIMIT)
         except ValueError as exc:
             return _json(400, {"code": -1100, "msg": str(exc)})
+        if not symbol.isalnum():
+            return _json(400, _INVALID_SYMBOL)
         try:
             candles = self._load(symbol, interval)
         except ValueError:
