@@ -250,13 +250,13 @@ def _scan(path: Path, on_line: OnLine | None, *, collect: bool) -> _Scan:
     loads = orjson.loads
     with path.open("rb") as f:
         size = os.fstat(f.fileno()).st_size
-        offset = line_no = 0
+        offset = line_no = fills = 0
         for raw in f:
             if offset >= size:
                 break
             line_no += 1
             end = offset + len(raw)
-            if raw[-1:] != b"\n" or end > size:
+            if raw[-1] != 0x0A or end > size:
                 scan.tail = _Tail(offset, line_no, raw[: size - offset], "no newline at the end")
                 break
             try:
@@ -277,11 +277,11 @@ def _scan(path: Path, on_line: OnLine | None, *, collect: bool) -> _Scan:
                 scan.problem(line_no, problem, collect=collect)
                 scan.state.resync(line)
             else:
-                scan.fills += 1
+                fills += 1
                 if on_line is not None:
                     on_line(line)
             offset = end
-        scan.lines = line_no
+    scan.lines, scan.fills = line_no, fills
     return scan
 
 
@@ -365,6 +365,26 @@ def _quarantine(path: Path, fd: int, tail: _Tail) -> str:
     )
 
 
+def _open_locked(path: Path) -> int:
+    """Open the journal for appending (creating it durably) under an exclusive lock."""
+    created = not path.exists()
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise JournalError(path, None, f"cannot be opened: {exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if created:
+            _fsync_dir(path.parent)
+    except BlockingIOError:
+        os.close(fd)
+        raise JournalBusyError(path, None, "another process has the journal open") from None
+    except OSError as exc:
+        os.close(fd)
+        raise JournalError(path, None, f"cannot be locked: {exc}") from exc
+    return fd
+
+
 class Journal:
     """The open journal: `append` buffers validated lines, `commit` writes them with one fsync."""
 
@@ -387,19 +407,14 @@ class Journal:
         instead: the way to recover a big journal without holding it in memory) and a warning
         when a torn line was quarantined. Raises JournalError on damage.
         """
-        created = not path.exists()
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = _open_locked(path)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise JournalBusyError(path, None, "another process has the journal open") from None
-        try:
-            if created:
-                _fsync_dir(path.parent)
             lines: list[FillDict] = []
             scan = _scan(path, on_line if on_line is not None else lines.append, collect=False)
             warning = _quarantine(path, fd, scan.tail) if scan.tail is not None else None
+        except OSError as exc:
+            os.close(fd)
+            raise JournalError(path, None, f"cannot be read or repaired: {exc}") from exc
         except BaseException:
             os.close(fd)
             raise

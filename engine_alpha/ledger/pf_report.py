@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -64,8 +63,7 @@ class BookView(Protocol):
     def daily_used_usd(self, symbol: str, bar_ts: int) -> float: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _OpenPosition:
+class _OpenPosition(NamedTuple):
     trade_id: str
     direction: str
     qty: float

@@ -225,6 +225,11 @@ def test_a_second_writer_is_refused(tmp_path: Path) -> None:
         open_journal(path)
 
 
+def test_a_journal_that_cannot_be_opened_is_a_journal_error(tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match="cannot be opened"):
+        open_journal(tmp_path)
+
+
 def test_a_failed_write_is_fail_stop(tmp_path: Path) -> None:
     journal, _, _ = open_journal(tmp_path / "trades.jsonl")
     full = os.open("/dev/full", os.O_WRONLY)
