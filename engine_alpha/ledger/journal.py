@@ -65,9 +65,6 @@ class JournalWriteError(Exception):
         self.cause = cause
 
 
-# ---- the fast path: a line as `append` writes it, checked without pydantic --------------------
-
-
 def _json_type(annotation: Any) -> type:
     if get_origin(annotation) is Literal:
         return type(get_args(annotation)[0])
@@ -212,9 +209,6 @@ class _Sequence:
             self.closed_trades -= 1
 
 
-# ---- reading -----------------------------------------------------------------------------------
-
-
 @dataclass(slots=True)
 class _Tail:
     """A torn last line: where it starts and its bytes."""
@@ -327,9 +321,6 @@ def verify_journal(path: Path) -> JournalReport:
         open_positions=dict(scan.state.open_trades),
         problems=problems,
     )
-
-
-# ---- writing -----------------------------------------------------------------------------------
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -456,10 +447,16 @@ class Journal:
             return 0
         data = b"".join(self._buffer)
         count = len(self._buffer)
+        size = os.fstat(fd).st_size
         try:
             _write_all(fd, data)
             os.fsync(fd)
         except OSError as exc:
+            # Roll back the part of this unacknowledged write that landed (a full disk writes
+            # some of it), so the file holds exactly the acknowledged lines. Best effort.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+                os.fsync(fd)
             self._failed = JournalWriteError(self.path, exc)
             raise self._failed from exc
         self._buffer.clear()
