@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dirs(config)
     config.add_argument("action", choices=["check", "schema"])
     config.set_defaults(handler=_cmd_config)
+
+    journal = sub.add_parser("journal", help="check the trade journal")
+    _add_dirs(journal)
+    journal.add_argument("action", choices=["verify"])
+    journal.set_defaults(handler=_cmd_journal)
     return parser
 
 
@@ -102,6 +107,21 @@ def _cmd_config(args: argparse.Namespace) -> int:
         return 2
     print(f"config ok: trading {', '.join(config.trading_symbols()) or 'nothing'}")
     return 0
+
+
+def _cmd_journal(args: argparse.Namespace) -> int:
+    from engine_alpha.journal_check import check_reports
+
+    config_dir = _dir_option(args.config_dir, "CHLOE_CONFIG_DIR", "config")
+    reports_dir = _dir_option(args.reports_dir, "CHLOE_REPORTS_DIR", "reports")
+    try:
+        config = load_config(config_dir)
+    except ConfigError as exc:
+        print(f"chloe: config rejected:\n{exc}", file=sys.stderr)
+        return 2
+    check = check_reports(reports_dir, config)
+    print(check.render())
+    return 0 if check.ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -207,7 +207,12 @@ class Daemon:
                 daily_usd=plan.caps.daily_usd if plan.caps else None,
                 open_position=symbol in self.book.positions,
             )
-        self.log.info("reload_applied", changed=changed, trading=new.trading_symbols())
+        self.log.info(
+            "reload_applied",
+            changed=changed,
+            trading=new.trading_symbols(),
+            last_bar_ts=self.trader.last_bar_ts,
+        )
         return True
 
     async def run(self, on_progress: Callable[[RunStats], None] | None = None) -> RunStats:
