@@ -12,7 +12,7 @@ from typing import IO, Any
 import orjson
 
 from tests.conftest import REPO
-from tests.e2e.conftest import chloe_command, child_env
+from tests.e2e.conftest import child_env, chloe_command
 
 
 class DaemonProcess:
