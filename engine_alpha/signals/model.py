@@ -29,7 +29,7 @@ class SignalParams:
     atr_bars: int = 14
     volume_bars: int = 24
     rank_window: int = 500
-    min_rank_samples: int = 30
+    min_rank_samples: int = 20
     fade_in_chop: bool = True
     warmup_bars: int = 480
     regime: RegimeParams = field(default_factory=RegimeParams)
