@@ -1,0 +1,409 @@
+"""The portfolio risk engine (SPEC §6): risk scores, weighted edge, trade rates, vol multipliers.
+
+Pure functions of the config, the journal's history, the signal log, the recorded error events
+and closes per asset; `load_closes` is the one reader of bar files. docs/risk.md defines every
+figure. The limit itself is enforced at sizing (`risk/sizing.py`, refusal `exposure_cap`).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine_alpha.config.config_loader import ChloeConfig
+from engine_alpha.config.models import TIER1_MIN_EDGE_BPS
+from engine_alpha.ledger.metrics import summarize
+from engine_alpha.market.bars import Bar
+from engine_alpha.market.csv_bars import bars_path, read_bars
+from engine_alpha.risk.sizing import MIN_VOL_MULTIPLIER, asset_caps, volatility_multiplier
+from engine_alpha.rollout.blockers import Blocker
+from engine_alpha.rollout.events import errors_by_symbol
+from engine_alpha.rollout.gates import asset_equity_usd
+from engine_alpha.rollout.history import LedgerHistory
+from engine_alpha.signals.model import SignalModel
+from engine_alpha.strategy.filters import FilterRules, refusal
+
+__all__ = [
+    "AssetRisk",
+    "PortfolioRisk",
+    "RiskParams",
+    "RiskReport",
+    "Volatility",
+    "assess_risk",
+    "load_bars",
+    "realised_volatility",
+    "research_trades_per_day",
+]
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class RiskParams:
+    """Windows, weights and thresholds of the score; docs/risk.md explains each."""
+
+    recent_vol_hours: float = 24.0
+    baseline_vol_hours: float = 720.0
+    edge_ref_bps: float = 2.0 * TIER1_MIN_EDGE_BPS
+    weight_exposure: float = 0.25
+    weight_volatility: float = 0.25
+    weight_drawdown: float = 0.25
+    weight_edge: float = 0.25
+    medium_score: float = 0.33
+    high_score: float = 0.66
+    unknown_vol_component: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Volatility:
+    """Realised volatility (stdev of per-bar log returns, %): recent, baseline, multiplier."""
+
+    recent_pct: float | None
+    baseline_pct: float | None
+    multiplier: float
+    bars: int
+    last_bar_ts: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRisk:
+    """One tradeable asset's risk figures."""
+
+    symbol: str
+    tier: int
+    enabled: bool
+    mode: str
+    edge_bps: float
+    per_trade_cap_usd: float
+    daily_cap_usd: float
+    open_exposure_usd: float
+    max_drawdown_pct: float
+    volatility: Volatility
+    applies_vol_multiplier: bool
+    expected_trades_per_day: float | None
+    expected_trades_source: str
+    components: dict[str, float]
+    risk_score: float
+    risk_level: str
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioRisk:
+    """Portfolio figures over the enabled assets, and why its risk is not stable (if it is not)."""
+
+    enabled_assets: list[str]
+    weighted_edge_bps: float | None
+    expected_trades_per_day: float
+    open_exposure_usd: float
+    max_portfolio_exposure_usd: float
+    exposure_used_pct: float
+    max_drawdown_pct: float
+    critical_errors: int
+    components: dict[str, float]
+    risk_score: float
+    risk_level: str
+    blockers: tuple[Blocker, ...]
+
+    @property
+    def stable(self) -> bool:
+        """True when no portfolio criterion fails."""
+        return not self.blockers
+
+
+@dataclass(frozen=True, slots=True)
+class RiskReport:
+    """What `chloe risk` shows."""
+
+    as_of_bar_ts: int | None
+    assets: dict[str, AssetRisk]
+    portfolio: PortfolioRisk
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (units in every key)."""
+        portfolio = asdict(self.portfolio)
+        portfolio["blockers"] = [b.as_dict() for b in self.portfolio.blockers]
+        portfolio["stable"] = self.portfolio.stable
+        return {
+            "as_of_bar_ts": self.as_of_bar_ts,
+            "portfolio": portfolio,
+            "assets": {s: asdict(a) for s, a in self.assets.items()},
+        }
+
+
+def _clip01(x: float) -> float:
+    return min(1.0, max(0.0, x))
+
+
+def realised_volatility(
+    closes: Sequence[float], recent_bars: int, baseline_bars: int
+) -> Volatility:
+    """Stdev of log returns over the last `recent_bars` and `baseline_bars`, and the multiplier.
+
+    The multiplier is `sizing.volatility_multiplier(recent, baseline)`, the function the daemon
+    sizes with; with too few bars the figures are None and the multiplier 1.
+    """
+    prices = np.asarray(closes[-(baseline_bars + 1) :], dtype=float)
+    if len(prices) < max(recent_bars, 2) + 1:
+        return Volatility(None, None, 1.0, len(closes), None)
+    returns = np.diff(np.log(prices))
+    recent = float(np.std(returns[-recent_bars:], ddof=1)) * 100.0
+    baseline = float(np.std(returns, ddof=1)) * 100.0
+    return Volatility(recent, baseline, volatility_multiplier(recent, baseline), len(closes), None)
+
+
+def research_trades_per_day(
+    bars: Sequence[Bar], rules: FilterRules, timeframe_ms: int
+) -> float | None:
+    """Signals per day that pass `rules`, from the signal model run over `bars` (research)."""
+    model = SignalModel()
+    passed = 0
+    first: int | None = None
+    for bar in bars:
+        decision = model.update(bar)
+        if decision.regime is None:
+            continue
+        first = bar.ts_ms if first is None else first
+        if (
+            decision.direction is not None
+            and refusal(
+                rules, decision.regime, decision.direction, decision.confidence, decision.bucket
+            )
+            is None
+        ):
+            passed += 1
+    if first is None:
+        return None
+    days = (bars[-1].ts_ms - first + timeframe_ms) / DAY_MS
+    return passed / days
+
+
+def _signal_trades_per_day(
+    signals: Sequence[Mapping[str, Any]], rules: FilterRules, timeframe_ms: int
+) -> float | None:
+    if not signals:
+        return None
+    stamps = [int(s["bar_ts"]) for s in signals]
+    days = (max(stamps) - min(stamps) + timeframe_ms) / DAY_MS
+    passed = sum(
+        1
+        for s in signals
+        if refusal(rules, s.get("regime"), s.get("direction"), s.get("confidence"), s.get("bucket"))
+        is None
+    )
+    return passed / days
+
+
+def load_bars(data_dir: Path, symbols: Iterable[str], timeframe: str) -> dict[str, list[Bar]]:
+    """Bars of each symbol's CSV in time order (bad rows skipped); a missing file gives none."""
+    out: dict[str, list[Bar]] = {}
+    for symbol in symbols:
+        bars: list[Bar] = []
+        try:
+            for bar in read_bars(
+                bars_path(data_dir, symbol, timeframe), on_refusal=lambda _r: None
+            ):
+                ok = math.isfinite(bar.close) and bar.close > 0.0
+                if ok and (not bars or bar.ts_ms > bars[-1].ts_ms):
+                    bars.append(bar)
+        except OSError:
+            bars = []
+        out[symbol] = bars
+    return out
+
+
+def _score(components: Mapping[str, float], params: RiskParams) -> tuple[float, str]:
+    score = (
+        params.weight_exposure * components["exposure"]
+        + params.weight_volatility * components["volatility"]
+        + params.weight_drawdown * components["drawdown"]
+        + params.weight_edge * components["edge"]
+    )
+    level = (
+        "high"
+        if score >= params.high_score
+        else "medium"
+        if score >= params.medium_score
+        else "low"
+    )
+    return score, level
+
+
+def _vol_component(vol: Volatility, params: RiskParams) -> float:
+    if vol.recent_pct is None:
+        return params.unknown_vol_component
+    return _clip01((1.0 - vol.multiplier) / (1.0 - MIN_VOL_MULTIPLIER))
+
+
+def _edge_component(edge_bps: float | None, params: RiskParams) -> float:
+    return 0.0 if edge_bps is None else _clip01(1.0 - edge_bps / params.edge_ref_bps)
+
+
+def _bars_until(bars: Sequence[Bar], as_of: int | None) -> Sequence[Bar]:
+    if as_of is None:
+        return bars
+    return bars[: bisect_right([b.ts_ms for b in bars], as_of)]
+
+
+def _volatility(
+    config: ChloeConfig, bars: Sequence[Bar], as_of: int | None, params: RiskParams
+) -> Volatility:
+    """Realised volatility of `bars`, or unknown when they end a baseline window before `as_of`."""
+    tf = config.timeframe_ms
+    baseline = max(2, round(params.baseline_vol_hours * HOUR_MS / tf))
+    if not bars or (as_of is not None and as_of - bars[-1].ts_ms > baseline * tf):
+        return Volatility(None, None, 1.0, len(bars), bars[-1].ts_ms if bars else None)
+    recent = max(2, round(params.recent_vol_hours * HOUR_MS / tf))
+    vol = realised_volatility([b.close for b in bars], recent, baseline)
+    return Volatility(vol.recent_pct, vol.baseline_pct, vol.multiplier, vol.bars, bars[-1].ts_ms)
+
+
+def _asset_risk(
+    config: ChloeConfig,
+    symbol: str,
+    *,
+    history: LedgerHistory,
+    signals: Sequence[Mapping[str, Any]],
+    bars: Sequence[Bar],
+    as_of: int | None,
+    params: RiskParams,
+) -> AssetRisk:
+    paper = config.paper
+    profile = config.profiler.assets[symbol]
+    entry = paper.enabled_assets[symbol]
+    caps = asset_caps(config, symbol)
+    rules = FilterRules.from_profile(profile, entry.mode, paper.observation)
+    stats = history.asset(symbol).stats(asset_equity_usd(config, symbol))
+    open_usd = history.asset(symbol).open_notional_usd
+    bars = _bars_until(bars, as_of)
+    vol = _volatility(config, bars, as_of, params)
+    per_day = _signal_trades_per_day(signals, rules, config.timeframe_ms)
+    source = "signals"
+    if per_day is None and bars:
+        per_day, source = research_trades_per_day(bars, rules, config.timeframe_ms), "bars"
+    if per_day is None:
+        source = "none"
+    components = {
+        "exposure": _clip01(open_usd / paper.position_limits.max_portfolio_exposure_usd),
+        "volatility": _vol_component(vol, params),
+        "drawdown": _clip01(
+            stats.max_drawdown_pct / (paper.activation_criteria.max_drawdown_threshold * 100.0)
+        ),
+        "edge": _edge_component(profile.edge_bps, params),
+    }
+    score, level = _score(components, params)
+    return AssetRisk(
+        symbol=symbol,
+        tier=profile.tier,
+        enabled=entry.enabled,
+        mode=entry.mode,
+        edge_bps=profile.edge_bps,
+        per_trade_cap_usd=caps.per_trade_usd,
+        daily_cap_usd=caps.daily_usd,
+        open_exposure_usd=open_usd,
+        max_drawdown_pct=stats.max_drawdown_pct,
+        volatility=vol,
+        applies_vol_multiplier=caps.volatility_multiplier,
+        expected_trades_per_day=per_day,
+        expected_trades_source=source,
+        components=components,
+        risk_score=score,
+        risk_level=level,
+    )
+
+
+def _portfolio(
+    config: ChloeConfig,
+    assets: Mapping[str, AssetRisk],
+    history: LedgerHistory,
+    portfolio_errors: int,
+    params: RiskParams,
+) -> PortfolioRisk:
+    paper = config.paper
+    limit = paper.position_limits.max_portfolio_exposure_usd
+    enabled = [assets[s] for s in config.trading_symbols() if s in assets]
+    cap_sum = math.fsum(a.per_trade_cap_usd for a in enabled)
+    weighted = (
+        math.fsum(a.per_trade_cap_usd * a.edge_bps for a in enabled) / cap_sum if cap_sum else None
+    )
+    vol = (
+        math.fsum(a.per_trade_cap_usd * a.components["volatility"] for a in enabled) / cap_sum
+        if cap_sum
+        else 0.0
+    )
+    open_usd = history.open_exposure_usd()
+    stats = summarize(history.portfolio_pnls, paper.position_limits.starting_equity_usd)
+    max_dd_pct = paper.activation_criteria.max_drawdown_threshold * 100.0
+    components = {
+        "exposure": _clip01(open_usd / limit),
+        "volatility": vol,
+        "drawdown": _clip01(stats.max_drawdown_pct / max_dd_pct),
+        "edge": _edge_component(weighted, params),
+    }
+    score, level = _score(components, params)
+    blockers: list[Blocker] = []
+    if not stats.max_drawdown_pct < max_dd_pct:
+        blockers.append(
+            Blocker("portfolio_drawdown_above_max", None, stats.max_drawdown_pct, max_dd_pct)
+        )
+    if open_usd > limit:
+        blockers.append(Blocker("exposure_over_limit", None, open_usd, limit))
+    if score >= params.high_score:
+        blockers.append(Blocker("portfolio_risk_high", None, score, params.high_score))
+    if portfolio_errors:
+        blockers.append(Blocker("portfolio_critical_errors", None, portfolio_errors, 0))
+    return PortfolioRisk(
+        enabled_assets=[a.symbol for a in enabled],
+        weighted_edge_bps=weighted,
+        expected_trades_per_day=math.fsum(a.expected_trades_per_day or 0.0 for a in enabled),
+        open_exposure_usd=open_usd,
+        max_portfolio_exposure_usd=limit,
+        exposure_used_pct=open_usd / limit * 100.0,
+        max_drawdown_pct=stats.max_drawdown_pct,
+        critical_errors=portfolio_errors,
+        components=components,
+        risk_score=score,
+        risk_level=level,
+        blockers=tuple(blockers),
+    )
+
+
+def assess_risk(
+    config: ChloeConfig,
+    history: LedgerHistory,
+    *,
+    signals: Sequence[Mapping[str, Any]],
+    events: Sequence[Mapping[str, Any]],
+    bars: Mapping[str, Sequence[Bar]],
+    as_of_bar_ts: int | None,
+    params: RiskParams | None = None,
+) -> RiskReport:
+    """Risk of every tradeable asset (activation order) and of the enabled portfolio.
+
+    `as_of_bar_ts` is the last bar the daemon acted on: bars after it are not used.
+    """
+    params = params or RiskParams()
+    per_symbol: dict[str, list[Mapping[str, Any]]] = {}
+    for record in signals:
+        per_symbol.setdefault(str(record.get("symbol")), []).append(record)
+    assets = {
+        s: _asset_risk(
+            config,
+            s,
+            history=history,
+            signals=per_symbol.get(s, []),
+            bars=bars.get(s, ()),
+            as_of=as_of_bar_ts,
+            params=params,
+        )
+        for s in config.paper.activation_order
+    }
+    portfolio_errors = errors_by_symbol(events).get(None, 0)
+    portfolio = _portfolio(config, assets, history, portfolio_errors, params)
+    return RiskReport(as_of_bar_ts, assets, portfolio)
