@@ -1,0 +1,260 @@
+"""One asset's research: edge tables per half, the in-sample selections, flags and proposed tier.
+
+Forward-return edge (the SPEC's edge) and simulated-trade edge are tabulated for the in-sample
+half, the out-of-sample half and the whole span. The focus regime, best bucket and best
+selective cell are chosen in sample only; the other halves report the same choices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from engine_alpha.config.models import REGIMES, ExecutionSettings, tier_for_edge
+from engine_alpha.research.collect import AssetSeries
+from engine_alpha.research.edge import (
+    N_BUCKETS,
+    N_CELLS,
+    Summary,
+    best_key,
+    forward_returns_bps,
+    group_summaries,
+    round_trip_cost_bps,
+)
+from engine_alpha.research.simulate import EXIT_REASONS, OPEN_AT_END, simulate_trades
+from engine_alpha.research.split import DEFAULT_SPLIT, HALVES, Split, half_masks
+
+__all__ = [
+    "FLAG_OOS_CI_ZERO",
+    "FLAG_OOS_EMPTY",
+    "FLAG_SIGN_FLIP",
+    "AssetResult",
+    "HalfTable",
+    "ResearchSettings",
+    "Selection",
+    "TradeTable",
+    "analyse",
+    "cell_flags",
+    "propose_tier",
+    "select",
+]
+
+FLAG_SIGN_FLIP = "sign_flip"
+FLAG_OOS_CI_ZERO = "oos_ci_includes_zero"
+FLAG_OOS_EMPTY = "oos_too_few_samples"
+REASON_IN_SAMPLE = "in_sample_edge"
+REASON_SIGN_FLIP = "oos_sign_flip"
+
+
+@dataclass(frozen=True, slots=True)
+class ResearchSettings:
+    """What a research run measures: horizon, split, the minimum group size, the fill model."""
+
+    horizon_bars: int = 4
+    split: Split = DEFAULT_SPLIT
+    min_samples: int = 30
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)
+    timeframe_ms: int = 3_600_000
+
+    def __post_init__(self) -> None:
+        if self.horizon_bars < 1 or self.min_samples < 1:
+            raise ValueError("horizon_bars and min_samples must be >= 1")
+
+    @property
+    def cost_bps(self) -> float:
+        """Round-trip cost taken off every forward return."""
+        return round_trip_cost_bps(self.execution.fee_bps, self.execution.slippage_bps)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeTable:
+    """Simulated trades of one half: net pnl_bps summaries, exit reasons, trades left open."""
+
+    overall: Summary
+    cells: list[Summary]
+    exits: dict[str, int]
+    open_at_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class HalfTable:
+    """One half's forward-return edges (net bps) overall, per regime and per cell, and trades."""
+
+    bars: int
+    overall: Summary
+    regimes: list[Summary]
+    cells: list[Summary]
+    trades: TradeTable
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """In-sample choices: focus regime (index into REGIMES), buckets in it, best selective cell."""
+
+    focus_regime: int | None
+    best_bucket: int | None
+    preferred_buckets: tuple[int, ...]
+    best_cell: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetResult:
+    """Everything the research says about one asset."""
+
+    symbol: str
+    bars: int
+    first_ts_ms: int
+    last_ts_ms: int
+    refused: dict[str, int]
+    missing_bars: int
+    cutoff_ms: int
+    signals: int
+    halves: dict[str, HalfTable]
+    selection: Selection
+    flags: dict[int, tuple[str, ...]]
+    tier: int
+    tier_reason: str
+    edge_bps: float | None
+
+    def focus_edge(self, half: str) -> Summary | None:
+        """The asset edge in `half`: its signals in the (in-sample) focus regime."""
+        focus = self.selection.focus_regime
+        return None if focus is None else self.halves[half].regimes[focus]
+
+
+def analyse(series: AssetSeries, settings: ResearchSettings, tick_size: float) -> AssetResult:
+    """Tabulate, select, flag and propose a tier for one asset's collected series."""
+    if not series.bars:
+        raise ValueError(f"{series.symbol}: no accepted bars to research")
+    ts = series.ts_ms
+    first, last = int(ts[0]), int(ts[-1])
+    cutoff = settings.split.cutoff(first, last, settings.timeframe_ms)
+    halves = _tables(series, settings, tick_size, cutoff)
+    selection = select(halves["in_sample"], settings.min_samples)
+    flags = cell_flags(halves["in_sample"].cells, halves["out_of_sample"].cells)
+    tier, reason, edge = 3, "no_focus_regime", None
+    if selection.focus_regime is not None:
+        is_edge = halves["in_sample"].regimes[selection.focus_regime].mean
+        oos = halves["out_of_sample"].regimes[selection.focus_regime]
+        tier, edge, reason = propose_tier(is_edge, oos)
+    return AssetResult(
+        symbol=series.symbol,
+        bars=len(series.bars),
+        first_ts_ms=first,
+        last_ts_ms=last,
+        refused=dict(series.refused),
+        missing_bars=series.missing_bars,
+        cutoff_ms=cutoff,
+        signals=len(series.signal_idx),
+        halves=halves,
+        selection=selection,
+        flags=flags,
+        tier=tier,
+        tier_reason=reason,
+        edge_bps=edge,
+    )
+
+
+def _tables(
+    series: AssetSeries, settings: ResearchSettings, tick_size: float, cutoff: int
+) -> dict[str, HalfTable]:
+    """Forward returns and simulated trades of every signal, tabulated per half."""
+    idx = series.signal_idx
+    ts = series.ts_ms
+    sign = series.direction[idx].astype(np.float64)
+    gross, full = forward_returns_bps(series.open, series.close, idx, sign, settings.horizon_bars)
+    net = gross - settings.cost_bps
+    regime = series.regime[idx]
+    cell = regime * N_BUCKETS + series.bucket[idx]
+    end = np.minimum(idx + settings.horizon_bars, len(ts) - 1)
+    fwd_masks = half_masks(ts[idx], ts[end], cutoff)
+    trades = simulate_trades(
+        series.bars,
+        idx,
+        series.direction,
+        series.atr,
+        settings.execution,
+        tick_size=tick_size,
+        timeframe_ms=settings.timeframe_ms,
+    )
+    trade_end = np.append(ts, ts[-1] + settings.timeframe_ms)[trades.exit_idx]
+    trade_masks = half_masks(ts[idx], trade_end, cutoff)
+    bar_masks = half_masks(ts, ts, cutoff)
+    out = {}
+    for half in HALVES:
+        m = fwd_masks[half] & full
+        t = trade_masks[half]
+        out[half] = HalfTable(
+            bars=int(np.count_nonzero(bar_masks[half])),
+            overall=group_summaries(np.zeros(int(m.sum()), dtype=np.int64), net[m], 1)[0],
+            regimes=group_summaries(regime[m], net[m], len(REGIMES)),
+            cells=group_summaries(cell[m], net[m], N_CELLS),
+            trades=_trade_table(cell[t], trades.pnl_bps[t], trades.reason[t]),
+        )
+    return out
+
+
+def _trade_table(
+    cell: npt.NDArray[np.int64], pnl: npt.NDArray[np.float64], reason: npt.NDArray[np.int64]
+) -> TradeTable:
+    closed = reason != OPEN_AT_END
+    counts = np.bincount(reason[closed], minlength=len(EXIT_REASONS))
+    return TradeTable(
+        overall=group_summaries(np.zeros(int(closed.sum()), dtype=np.int64), pnl[closed], 1)[0],
+        cells=group_summaries(cell[closed], pnl[closed], N_CELLS),
+        exits={name: int(counts[code]) for code, name in enumerate(EXIT_REASONS)},
+        open_at_end=int(np.count_nonzero(~closed)),
+    )
+
+
+def select(in_sample: HalfTable, min_samples: int) -> Selection:
+    """Focus regime = best regime; buckets in it; best cell; each over >= `min_samples` samples.
+
+    Preferred buckets are the focus regime's buckets with a positive edge.
+    """
+    focus = best_key(in_sample.regimes, min_samples)
+    best_cell = best_key(in_sample.cells, min_samples)
+    if focus is None:
+        return Selection(None, None, (), best_cell)
+    in_focus = in_sample.cells[focus * N_BUCKETS : (focus + 1) * N_BUCKETS]
+    bucket = best_key(in_focus, min_samples)
+    preferred = tuple(
+        b for b, s in enumerate(in_focus) if s.samples >= min_samples and s.mean > 0.0
+    )
+    return Selection(focus, bucket, preferred, best_cell)
+
+
+def propose_tier(in_sample_edge: float, out_of_sample: Summary) -> tuple[int, float, str]:
+    """(tier, profile edge_bps, reason): the tier of the in-sample edge (rounded to 0.1 bps).
+
+    A tradeable in-sample edge whose out-of-sample edge is not positive is demoted to tier 3,
+    and its profile edge becomes the out-of-sample one (a tier-3 profile needs edge <= 0).
+    """
+    edge = round(in_sample_edge, 1) + 0.0
+    tier = tier_for_edge(edge)
+    if tier < 3 and out_of_sample.samples > 0 and out_of_sample.mean <= 0.0:
+        return 3, min(0.0, round(out_of_sample.mean, 1)) + 0.0, REASON_SIGN_FLIP
+    return tier, edge, REASON_IN_SAMPLE
+
+
+def cell_flags(
+    in_sample: list[Summary], out_of_sample: list[Summary]
+) -> dict[int, tuple[str, ...]]:
+    """Flags of every cell seen in sample: edge sign flips, or an OOS interval holding zero."""
+    flags: dict[int, tuple[str, ...]] = {}
+    for key, (ins, oos) in enumerate(zip(in_sample, out_of_sample, strict=True)):
+        if ins.samples == 0:
+            continue
+        found = []
+        if oos.samples < 2:
+            found.append(FLAG_OOS_EMPTY)
+        else:
+            if np.sign(ins.mean) != np.sign(oos.mean):
+                found.append(FLAG_SIGN_FLIP)
+            if oos.ci_low <= 0.0 <= oos.ci_high:
+                found.append(FLAG_OOS_CI_ZERO)
+        if found:
+            flags[key] = tuple(found)
+    return flags

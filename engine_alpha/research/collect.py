@@ -1,0 +1,125 @@
+"""One asset's bars through the daemon's validation and signal model, kept as numpy columns.
+
+Bars are validated exactly as the replay feed does (`BarValidator`; a refused row or bar is
+counted and skipped, a gap only counted) and every accepted bar goes through
+`SignalModel.update`, the one implementation of indicators, regime, signal and bucket.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from engine_alpha.config.models import REGIMES
+from engine_alpha.market.bars import Bar
+from engine_alpha.market.csv_bars import RowRefusal, read_bars
+from engine_alpha.market.validation import BarValidator
+from engine_alpha.research.edge import NO_REGIME
+from engine_alpha.signals.model import SignalModel
+
+__all__ = ["AssetSeries", "collect_bars", "collect_file"]
+
+_REGIME_CODE = {name: code for code, name in enumerate(REGIMES)}
+_DIRECTION = {"long": 1, "short": -1}
+
+
+@dataclass(slots=True)
+class AssetSeries:
+    """Accepted bars and the model's decision at each, column by column.
+
+    `regime` holds the index into REGIMES (-1 during warm-up), `direction` +1/-1 (0: no signal),
+    `bucket` 0-9 (-1: no signal), `confidence` NaN where there is no signal.
+    """
+
+    symbol: str
+    bars: list[Bar]
+    ts_ms: npt.NDArray[np.int64]
+    open: npt.NDArray[np.float64]
+    close: npt.NDArray[np.float64]
+    atr: npt.NDArray[np.float64]
+    regime: npt.NDArray[np.int64]
+    direction: npt.NDArray[np.int64]
+    confidence: npt.NDArray[np.float64]
+    bucket: npt.NDArray[np.int64]
+    refused: dict[str, int] = field(default_factory=dict)
+    missing_bars: int = 0
+
+    @property
+    def signal_idx(self) -> npt.NDArray[np.int64]:
+        """Indices of the bars that carry a signal."""
+        return np.flatnonzero(self.direction != 0).astype(np.int64)
+
+
+def collect_file(
+    path: Path,
+    symbol: str,
+    timeframe_ms: int,
+    model_factory: Callable[[], SignalModel] = SignalModel,
+) -> AssetSeries:
+    """Read, validate and decide every bar of one CSV file."""
+    refused: Counter[str] = Counter()
+
+    def on_refusal(refusal: RowRefusal) -> None:
+        refused[refusal.code] += 1
+
+    series = collect_bars(
+        read_bars(path, on_refusal=on_refusal, symbol=symbol),
+        symbol,
+        timeframe_ms,
+        model_factory,
+    )
+    for code, count in refused.items():
+        series.refused[code] = series.refused.get(code, 0) + count
+    return series
+
+
+def collect_bars(
+    bars: Iterable[Bar],
+    symbol: str,
+    timeframe_ms: int,
+    model_factory: Callable[[], SignalModel] = SignalModel,
+) -> AssetSeries:
+    """Validate and decide `bars` in order; refused bars are counted by code and skipped."""
+    validator = BarValidator(symbol, timeframe_ms)
+    update = model_factory().update
+    refused: Counter[str] = Counter()
+    missing = 0
+    kept: list[Bar] = []
+    atr: list[float] = []
+    regime: list[int] = []
+    direction: list[int] = []
+    confidence: list[float] = []
+    bucket: list[int] = []
+    for bar in bars:
+        gap = validator.missing_before(bar)
+        code = validator.check(bar)
+        if code is not None:
+            refused[code] += 1
+            continue
+        missing += gap
+        d = update(bar)
+        kept.append(bar)
+        atr.append(d.atr)
+        regime.append(NO_REGIME if d.regime is None else _REGIME_CODE[d.regime])
+        direction.append(0 if d.direction is None else _DIRECTION[d.direction])
+        confidence.append(np.nan if d.confidence is None else d.confidence)
+        bucket.append(-1 if d.bucket is None else d.bucket)
+    return AssetSeries(
+        symbol=symbol,
+        bars=kept,
+        ts_ms=np.array([b.ts_ms for b in kept], dtype=np.int64),
+        open=np.array([b.open for b in kept], dtype=np.float64),
+        close=np.array([b.close for b in kept], dtype=np.float64),
+        atr=np.array(atr, dtype=np.float64),
+        regime=np.array(regime, dtype=np.int64),
+        direction=np.array(direction, dtype=np.int64),
+        confidence=np.array(confidence, dtype=np.float64),
+        bucket=np.array(bucket, dtype=np.int64),
+        refused=dict(refused),
+        missing_bars=missing,
+    )

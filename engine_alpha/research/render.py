@@ -1,0 +1,133 @@
+"""Readable research tables (rich): one row per asset, optional per-cell tables, profile diffs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.table import Table
+
+from engine_alpha.config.models import REGIMES, AssetProfile
+from engine_alpha.research.analysis import AssetResult, ResearchSettings
+from engine_alpha.research.edge import N_BUCKETS, Summary, cell_name
+from engine_alpha.research.report import iso_utc
+
+__all__ = ["asset_table", "cell_table", "diff_table"]
+
+
+def _edge(s: Summary | None) -> str:
+    """`-12.3 [-20.1, -4.5] n=312`, or a dash without samples."""
+    if s is None or s.samples == 0:
+        return "-"
+    if math.isnan(s.ci_low):
+        return f"{s.mean:+.1f} n={s.samples}"
+    return f"{s.mean:+.1f} [{s.ci_low:+.0f}, {s.ci_high:+.0f}] n={s.samples}"
+
+
+def _current(profile: AssetProfile | None) -> str:
+    if profile is None:
+        return "-"
+    where = profile.regime or profile.best_selective_cell or "-"
+    return f"T{profile.tier} {profile.edge_bps:+.1f} {where}"
+
+
+def asset_table(
+    results: Mapping[str, AssetResult],
+    settings: ResearchSettings,
+    current: Mapping[str, AssetProfile],
+) -> Table:
+    """One row per asset: shipped profile, in- and out-of-sample edges, proposed tier."""
+    table = Table(
+        title=(
+            f"Edge per asset, net bps over {settings.horizon_bars} bars after "
+            f"{settings.cost_bps:g} bps round trip (IS/OOS split {settings.split.describe()})"
+        ),
+        show_lines=False,
+    )
+    for name in (
+        "asset",
+        "shipped",
+        "focus",
+        "IS edge",
+        "OOS edge",
+        "best bucket IS / OOS",
+        "best cell IS / OOS",
+        "trades IS / OOS",
+        "tier",
+    ):
+        table.add_column(name, overflow="fold")
+    for symbol, r in results.items():
+        sel = r.selection
+        ins, oos = r.halves["in_sample"], r.halves["out_of_sample"]
+        focus = "-" if sel.focus_regime is None else REGIMES[sel.focus_regime]
+        bucket = "-"
+        if sel.focus_regime is not None and sel.best_bucket is not None:
+            key = sel.focus_regime * N_BUCKETS + sel.best_bucket
+            bucket = f"{sel.best_bucket}: {_mean(ins.cells[key])} / {_mean(oos.cells[key])}"
+        cell = "-"
+        if sel.best_cell is not None:
+            cell = (
+                f"{cell_name(sel.best_cell)}: {_mean(ins.cells[sel.best_cell])} / "
+                f"{_mean(oos.cells[sel.best_cell])}"
+            )
+        flip = "" if r.tier_reason == "in_sample_edge" else f" ({r.tier_reason})"
+        table.add_row(
+            symbol,
+            _current(current.get(symbol)),
+            focus,
+            _edge(r.focus_edge("in_sample")),
+            _edge(r.focus_edge("out_of_sample")),
+            bucket,
+            cell,
+            f"{_mean(ins.trades.overall)} / {_mean(oos.trades.overall)}",
+            f"{r.tier}{flip}",
+        )
+    return table
+
+
+def _mean(s: Summary) -> str:
+    return "-" if s.samples == 0 else f"{s.mean:+.1f} (n={s.samples})"
+
+
+def cell_table(result: AssetResult, min_samples: int) -> Table:
+    """Every cell of one asset with at least `min_samples` in-sample samples, both halves."""
+    ins, oos = result.halves["in_sample"], result.halves["out_of_sample"]
+    table = Table(
+        title=f"{result.symbol}: cells with >= {min_samples} in-sample samples "
+        f"(out of sample from {iso_utc(result.cutoff_ms)})"
+    )
+    for name in ("cell", "IS edge", "IS hit", "OOS edge", "OOS hit", "trades IS / OOS", "flags"):
+        table.add_column(name, overflow="fold")
+    for key, s in enumerate(ins.cells):
+        if s.samples < min_samples:
+            continue
+        table.add_row(
+            cell_name(key),
+            _edge(s),
+            _rate(s),
+            _edge(oos.cells[key]),
+            _rate(oos.cells[key]),
+            f"{_mean(ins.trades.cells[key])} / {_mean(oos.trades.cells[key])}",
+            ", ".join(result.flags.get(key, ())),
+        )
+    return table
+
+
+def _rate(s: Summary) -> str:
+    return "-" if s.samples == 0 else f"{s.hit_rate:.0%}"
+
+
+def diff_table(changes: Sequence[tuple[str, Any, Any]], title: str) -> Table:
+    """The changed fields of a profile file, one row each."""
+    table = Table(title=title)
+    table.add_column("field", overflow="fold")
+    table.add_column("current", overflow="fold")
+    table.add_column("proposed", overflow="fold")
+    for path, old, new in changes:
+        table.add_row(path, _show(old), _show(new))
+    return table
+
+
+def _show(value: Any) -> str:
+    return "null" if value is None else str(value)
