@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 
@@ -40,7 +41,7 @@ def test_t_critical_values_match_the_published_table(df: int, expected: float) -
 
 def test_t_critical_values_fall_towards_the_normal_quantile() -> None:
     values = [t_critical_975(df) for df in range(1, 2_000)]
-    assert all(a > b for a, b in zip(values, values[1:], strict=False))
+    assert all(a > b for a, b in itertools.pairwise(values))
     assert t_critical_975(1_000_000) == pytest.approx(1.95996, abs=1e-5)
 
 
