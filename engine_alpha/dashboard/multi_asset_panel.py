@@ -1,0 +1,298 @@
+"""The multi-asset panel (SPEC §7): per asset tier, edge, PF, trades, drawdown, status and gate.
+
+`gather` reads config and reports (never writes), `status_dict` is `chloe status --json`, and
+the table, the live panel and the HTML report all render from that one dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from engine_alpha.config.config_loader import ChloeConfig
+from engine_alpha.dashboard.formatting import fmt_bool, fmt_num, fmt_pf, fmt_ts, fmt_usd
+from engine_alpha.ledger.metrics import summarize
+from engine_alpha.market.bars import Bar
+from engine_alpha.risk.multi_asset_risk_engine import RiskReport, assess_risk, load_bars
+from engine_alpha.rollout.gates import AssetGate, RolloutState, evaluate_rollout
+from engine_alpha.rollout.history import LedgerHistory, fold_history
+from engine_alpha.rollout.reports import PF_FILE, ReportsSnapshot, load_reports
+
+__all__ = [
+    "COLUMNS",
+    "PanelData",
+    "gather",
+    "panel_renderable",
+    "portfolio_cells",
+    "rollout_lines",
+    "status_dict",
+    "table_cells",
+]
+
+STATUS_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PanelData:
+    """Everything the panel shows, computed from one read of config and reports."""
+
+    config: ChloeConfig
+    snapshot: ReportsSnapshot
+    history: LedgerHistory
+    risk: RiskReport
+    rollout: RolloutState
+    as_of_bar_ts: int | None
+
+
+def _pf_local_as_of(reports_dir: Path) -> int | None:
+    try:
+        data = orjson.loads((reports_dir / PF_FILE).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    value = data.get("as_of_bar_ts") if isinstance(data, dict) else None
+    return value if isinstance(value, int) else None
+
+
+def _as_of(history: LedgerHistory, snapshot: ReportsSnapshot) -> int | None:
+    """The last bar the daemon acted on: journal, signal log or pf_local.json, the latest."""
+    stamps = [s["bar_ts"] for s in snapshot.signals if isinstance(s.get("bar_ts"), int)]
+    candidates = [history.last_bar_ts, max(stamps, default=None)]
+    candidates.append(_pf_local_as_of(snapshot.reports_dir))
+    known = [c for c in candidates if c is not None]
+    return max(known) if known else None
+
+
+def gather(
+    config: ChloeConfig, reports_dir: Path, bars: Mapping[str, Sequence[Bar]] | None = None
+) -> PanelData:
+    """Read the reports and compute risk and gates; `bars` defaults to `feed.data_dir`'s CSVs."""
+    snapshot = load_reports(reports_dir)
+    history = fold_history(snapshot.lines)
+    as_of = _as_of(history, snapshot)
+    if bars is None:
+        feed = config.paper.feed
+        bars = load_bars(Path(feed.data_dir), config.paper.activation_order, feed.timeframe)
+    risk = assess_risk(
+        config,
+        history,
+        signals=snapshot.signals,
+        events=snapshot.events,
+        bars=bars,
+        as_of_bar_ts=as_of,
+    )
+    rollout = evaluate_rollout(
+        config, history, snapshot.signals, snapshot.events, risk.portfolio.blockers
+    )
+    return PanelData(config, snapshot, history, risk, rollout, as_of)
+
+
+def _gate_word(gate: AssetGate) -> str:
+    if gate.tier == 3:
+        return "research_only"
+    return "stable" if gate.stable else "not_stable"
+
+
+def _asset_row(data: PanelData, gate: AssetGate) -> dict[str, Any]:
+    profile = data.config.profiler.assets[gate.symbol]
+    entry = data.config.paper.enabled_assets.get(gate.symbol)
+    risk = data.risk.assets.get(gate.symbol)
+    stats = gate.stats
+    return {
+        "symbol": gate.symbol,
+        "tier": gate.tier,
+        "edge_bps": profile.edge_bps,
+        "regime": profile.regime,
+        "best_bucket": profile.best_bucket,
+        "best_selective_cell": profile.best_selective_cell,
+        "enabled": gate.enabled,
+        "mode": gate.mode,
+        "priority": entry.priority if entry is not None else None,
+        "phase": gate.phase,
+        "trades": stats.trades,
+        "wins": stats.wins,
+        "losses": stats.losses,
+        "pf": stats.pf,
+        "max_drawdown_pct": stats.max_drawdown_pct,
+        "net_pnl_usd": stats.net_pnl_usd,
+        "open_exposure_usd": gate.open_exposure_usd,
+        "days_monitored": gate.days_monitored,
+        "critical_errors": gate.critical_errors,
+        "distribution": gate.distribution.as_dict() if gate.distribution else None,
+        "gate": _gate_word(gate),
+        "stable": gate.stable,
+        "failing": [b.as_dict() for b in gate.failing],
+        "risk_score": risk.risk_score if risk else None,
+        "risk_level": risk.risk_level if risk else None,
+    }
+
+
+def _portfolio(data: PanelData) -> dict[str, Any]:
+    paper = data.config.paper
+    risk = data.risk.portfolio
+    total = summarize(data.history.portfolio_pnls, paper.position_limits.starting_equity_usd)
+    return {
+        "trades": total.trades,
+        "wins": total.wins,
+        "losses": total.losses,
+        "pf": total.pf,
+        "max_drawdown_pct": total.max_drawdown_pct,
+        "net_pnl_usd": total.net_pnl_usd,
+        "starting_equity_usd": paper.position_limits.starting_equity_usd,
+        "open_positions": data.history.open_positions(),
+        "open_exposure_usd": risk.open_exposure_usd,
+        "max_portfolio_exposure_usd": risk.max_portfolio_exposure_usd,
+        "exposure_used_pct": risk.exposure_used_pct,
+        "weighted_edge_bps": risk.weighted_edge_bps,
+        "expected_trades_per_day": risk.expected_trades_per_day,
+        "risk_score": risk.risk_score,
+        "risk_level": risk.risk_level,
+        "risk_stable": risk.stable,
+        "critical_errors": risk.critical_errors,
+    }
+
+
+def _rollout(data: PanelData) -> dict[str, Any]:
+    state = data.rollout
+    nxt = state.next_symbol
+    next_mode = None
+    if nxt is not None:
+        next_mode = data.config.paper.enabled_assets[nxt].mode
+    return {
+        "phase": state.phase,
+        "order": list(state.order),
+        "done": list(state.done),
+        "next": nxt,
+        "next_mode": next_mode,
+        "next_can_enable": nxt is not None and not state.next_blockers,
+        "blocked_by": [b.as_dict() for b in state.next_blockers],
+        "phases": {
+            name: {"met": p.met, "failing": [b.as_dict() for b in p.failing]}
+            for name, p in state.phases.items()
+        },
+    }
+
+
+def status_dict(data: PanelData) -> dict[str, Any]:
+    """`chloe status --json`: portfolio, assets (run order) and rollout progress."""
+    snap = data.snapshot
+    return {
+        "version": STATUS_VERSION,
+        "as_of_bar_ts": data.as_of_bar_ts,
+        "reports_dir": str(snap.reports_dir),
+        "files": dict(snap.present),
+        "journal_fills": len(snap.lines),
+        "signal_records": len(snap.signals),
+        "portfolio": _portfolio(data),
+        "assets": {s: _asset_row(data, g) for s, g in data.rollout.assets.items()},
+        "rollout": _rollout(data),
+    }
+
+
+COLUMNS = (
+    "asset",
+    "tier",
+    "edge bps",
+    "regime",
+    "best",
+    "enabled",
+    "mode",
+    "trades",
+    "PF",
+    "max DD %",
+    "net USD",
+    "days",
+    "errors",
+    "distrib",
+    "gate",
+    "risk",
+)
+
+
+def table_cells(row: Mapping[str, Any]) -> list[str]:
+    """The text of one asset's table row, in COLUMNS order (the HTML report uses it too)."""
+    dist = row["distribution"]
+    best = row["best_bucket"] if row["best_bucket"] is not None else row["best_selective_cell"]
+    gate = row["gate"]
+    if gate == "not_stable":
+        codes = [b["code"] for b in row["failing"]]
+        gate = codes[0] + (f" +{len(codes) - 1}" if len(codes) > 1 else "")
+    return [
+        row["symbol"],
+        str(row["tier"]),
+        fmt_num(row["edge_bps"], 1),
+        row["regime"] or "-",
+        "-" if best is None else str(best),
+        fmt_bool(row["enabled"]),
+        row["mode"] or "-",
+        str(row["trades"]),
+        fmt_pf(row["pf"], row["wins"], row["trades"]),
+        fmt_num(row["max_drawdown_pct"]),
+        fmt_usd(row["net_pnl_usd"]),
+        fmt_num(row["days_monitored"], 1),
+        str(row["critical_errors"]),
+        "-" if dist is None else fmt_bool(dist["matches"]),
+        gate,
+        "-" if row["risk_score"] is None else f"{row['risk_score']:.2f} {row['risk_level']}",
+    ]
+
+
+def portfolio_cells(portfolio: Mapping[str, Any]) -> list[str]:
+    """The text of the portfolio row, in COLUMNS order."""
+    cells = [""] * len(COLUMNS)
+    cells[0] = "PORTFOLIO"
+    cells[2] = fmt_num(portfolio["weighted_edge_bps"], 1)
+    cells[7] = str(portfolio["trades"])
+    cells[8] = fmt_pf(portfolio["pf"], portfolio["wins"], portfolio["trades"])
+    cells[9] = fmt_num(portfolio["max_drawdown_pct"])
+    cells[10] = fmt_usd(portfolio["net_pnl_usd"])
+    cells[12] = str(portfolio["critical_errors"])
+    cells[14] = "risk stable" if portfolio["risk_stable"] else "risk not stable"
+    cells[15] = f"{portfolio['risk_score']:.2f} {portfolio['risk_level']}"
+    return cells
+
+
+def rollout_lines(status: Mapping[str, Any]) -> list[str]:
+    """Rollout progress as lines of text: phase, done, next, what blocks it, prerequisites."""
+    ro = status["rollout"]
+    pf = status["portfolio"]
+    lines = [
+        f"as of bar {fmt_ts(status['as_of_bar_ts'])} UTC; journal fills {status['journal_fills']}",
+        f"exposure {fmt_usd(pf['open_exposure_usd'])} / {fmt_usd(pf['max_portfolio_exposure_usd'])}"
+        f" USD ({fmt_num(pf['exposure_used_pct'], 1)}%), open positions {pf['open_positions']}",
+        f"phase {ro['phase']}; done: {', '.join(ro['done']) or 'none'}",
+    ]
+    if ro["next"] is None:
+        lines.append("next: none, every tradeable asset is enabled")
+    elif ro["next_can_enable"]:
+        lines.append(
+            f"next: {ro['next']} ({ro['next_mode']}): gate met, `chloe enable {ro['next']}`"
+        )
+    else:
+        lines.append(f"next: {ro['next']} ({ro['next_mode']}): blocked by")
+        lines += [f"  - {b['text']}" for b in ro["blocked_by"]]
+    for name, phase in ro["phases"].items():
+        word = "met" if phase["met"] else f"not met ({len(phase['failing'])} failing)"
+        lines.append(f"phase {name} prerequisite: {word}")
+    return lines
+
+
+def panel_renderable(status: Mapping[str, Any], title: str = "Chloe multi-asset panel") -> Group:
+    """The rich table and the rollout lines."""
+    table = Table(title=title)
+    for column in COLUMNS:
+        left = column in ("asset", "regime", "mode", "gate", "risk", "enabled", "distrib")
+        table.add_column(column, justify="left" if left else "right")
+    for row in status["assets"].values():
+        style = "dim" if row["tier"] == 3 else ("green" if row["stable"] else None)
+        table.add_row(*table_cells(row), style=style)
+    table.add_row(*portfolio_cells(status["portfolio"]), style="bold")
+    parts: list[RenderableType] = [table]
+    parts += [Text(line) for line in rollout_lines(status)]
+    return Group(*parts)
