@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dirs(journal)
     journal.add_argument("action", choices=["verify"])
     journal.set_defaults(handler=_cmd_journal)
+
+    fake = sub.add_parser(
+        "fake-exchange",
+        help="serve a Binance-compatible API from candle CSVs on 127.0.0.1 (for tests and demos)",
+        add_help=False,
+    )
+    fake.set_defaults(handler=_cmd_fake_exchange)
     return parser
 
 
@@ -124,8 +131,17 @@ def _cmd_journal(args: argparse.Namespace) -> int:
     return 0 if check.ok else 1
 
 
+def _cmd_fake_exchange(args: argparse.Namespace) -> int:
+    from engine_alpha.testing import fake_binance
+
+    return fake_binance.main(list(args.rest))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `chloe` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["fake-exchange"]:  # its own options are fake_binance's
+        return _cmd_fake_exchange(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)

@@ -11,6 +11,7 @@ from engine_alpha.ledger.pf_report import recompute_report
 TRADES_FILE = "trades.jsonl"
 SIGNALS_FILE = "signals.jsonl"
 PF_FILE = "pf_local.json"
+STATUS_FILE = "daemon_status.json"
 
 
 def report_inputs(config: ChloeConfig) -> dict[str, Any]:

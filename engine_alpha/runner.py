@@ -30,21 +30,49 @@ class Feed(Protocol):
 
 @dataclass(slots=True)
 class TradingWindow:
-    """Which bar times trade: after the journal's last acted bar; backfill only as catch-up."""
+    """Which bar times trade (SPEC §7 start and catch-up).
+
+    Bars up to the journal's last acted bar only warm up. Backfill (history a live feed fetched at
+    start) warms up with an empty journal; with a journal, its bars after the last acted one are
+    traded as catch-up, at most `max_catchup_bars` of the newest. Backfill that arrives after live
+    bars (a late bar) only warms up: trading it would act out of time order.
+    """
 
     resume_after_ms: int | None
+    max_catchup_bars: int = 48
+    timeframe_ms: int = 3_600_000
     catchup_from_ms: int | None = None
+    live_seen: bool = False
 
-    def trades(self, bar_time: BarTime) -> bool:
-        """True when `bar_time` is traded, False when it only warms the indicators."""
+    def begin_chunk(self, chunk: list[BarTime]) -> int | None:
+        """Fix the catch-up window from the first backfill; returns the oldest bar time skipped."""
+        backfill = [bt.ts_ms for bt in chunk if bt.backfill]
+        if self.live_seen or not backfill or self.catchup_from_ms is not None:
+            return None
+        self.catchup_from_ms = backfill[-1] - (self.max_catchup_bars - 1) * self.timeframe_ms
+        skipped = [
+            ts
+            for ts in backfill
+            if ts < self.catchup_from_ms
+            and (self.resume_after_ms is not None and ts > self.resume_after_ms)
+        ]
+        return skipped[0] if skipped else None
+
+    def mode(self, bar_time: BarTime) -> str:
+        """`trade`, `warmup` (indicators and pending orders only) or `late` (indicators only)."""
         ts = bar_time.ts_ms
+        if bar_time.backfill and self.live_seen:
+            return "late"
+        if not bar_time.backfill:
+            self.live_seen = True
         if self.resume_after_ms is not None and ts <= self.resume_after_ms:
-            return False
+            return "warmup"
         if bar_time.backfill:
             if self.resume_after_ms is None:
-                return False
-            return self.catchup_from_ms is None or ts >= self.catchup_from_ms
-        return True
+                return "warmup"
+            if self.catchup_from_ms is not None and ts < self.catchup_from_ms:
+                return "warmup"
+        return "trade"
 
 
 @dataclass(slots=True)
@@ -134,6 +162,14 @@ class Runner:
         return self.stats
 
     async def _process(self, chunk: list[BarTime]) -> None:
+        skipped_from = self.window.begin_chunk(chunk)
+        if skipped_from is not None:
+            self._log.warning(
+                "catchup_limited",
+                max_catchup_bars=self.window.max_catchup_bars,
+                warmup_only_from_ms=skipped_from,
+                catchup_from_ms=self.window.catchup_from_ms,
+            )
         per_symbol: dict[str, list[Bar]] = {}
         for bar_time in chunk:
             for bar in bar_time.bars:
@@ -149,7 +185,11 @@ class Runner:
                 cursor = cursors.get(bar.symbol)
                 if cursor is not None:
                     step[bar.symbol] = next(cursor)
-            trading = self.window.trades(bar_time)
+            mode = self.window.mode(bar_time)
+            if mode == "late":
+                self._log.warning("bar_time_late", bar_ts=bar_time.ts_ms, symbols=len(step))
+                continue
+            trading = mode == "trade"
             trader.step(bar_time, step, trading=trading)
             traded_any = traded_any or trading
             stats.bar_times += 1

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -24,14 +26,21 @@ from engine_alpha.execution.book import Book
 from engine_alpha.execution.plans import build_plans, filter_rules, run_symbols
 from engine_alpha.execution.trader import Trader
 from engine_alpha.ledger.journal import Journal, JournalError, JournalWriteError
+from engine_alpha.ledger.metrics import summarize
 from engine_alpha.ledger.pf_report import report_from_book, write_report_atomic
 from engine_alpha.ledger.signal_log import SignalLog
+from engine_alpha.market.bars import BarTime
+from engine_alpha.market.exchange_errors import FeedError
 from engine_alpha.market.replay import ReplayFeed
-from engine_alpha.market.rules import load_market_rules
-from engine_alpha.reports import PF_FILE, SIGNALS_FILE, TRADES_FILE, report_inputs
+from engine_alpha.market.rules import MarketRulesError, load_market_rules
+from engine_alpha.reports import PF_FILE, SIGNALS_FILE, STATUS_FILE, TRADES_FILE, report_inputs
 from engine_alpha.runner import Feed, Runner, RunStats, TradingWindow
 from engine_alpha.sd_notify import SdNotifier
+from engine_alpha.signals.model import WARMUP_BARS
 from engine_alpha.strategy.task import StrategyTask
+
+if TYPE_CHECKING:
+    from engine_alpha.market.ccxt_feed import CcxtFeed
 
 EXIT_OK = 0
 EXIT_JOURNAL_WRITE = 1
@@ -55,6 +64,14 @@ class RunOptions:
 def utc_now_iso() -> str:
     """Wall time for journal lines and reports (ISO 8601, UTC)."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class _NoFeed:
+    """The feed slot before `run()` opens the real one (a ccxt client needs the event loop)."""
+
+    async def chunks(self) -> AsyncIterator[list[BarTime]]:
+        return
+        yield
 
 
 class Daemon:
@@ -87,19 +104,26 @@ class Daemon:
             max_exposure_usd=config.paper.position_limits.max_portfolio_exposure_usd,
             wall_clock=utc_now_iso,
         )
+        self.live = not options.replay and config.paper.feed.source == "ccxt"
         self.runner = Runner(
-            feed=self._make_feed(),
+            feed=_NoFeed(),
             trader=self.trader,
             tasks={
                 symbol: StrategyTask(symbol=symbol, rules=filter_rules(config, plan))
                 for symbol, plan in self.plans.items()
             },
-            window=TradingWindow(resume_after_ms=self.book.last_bar_ts),
+            window=TradingWindow(
+                resume_after_ms=self.book.last_bar_ts,
+                max_catchup_bars=config.paper.feed.max_catchup_bars,
+                timeframe_ms=config.timeframe_ms,
+            ),
             on_commit=self._on_commit,
             after_chunk=self._after_chunk,
         )
         self._reload_requested = False
         self._last_report = 0.0
+        self._last_status = 0.0
+        self._ccxt: CcxtFeed | None = None
         self.log.info(
             "recovered",
             journal_lines=self.book.lines,
@@ -107,16 +131,59 @@ class Daemon:
             resume_after_ms=self.book.last_bar_ts,
         )
 
-    def _make_feed(self) -> Feed:
+    async def _open_feed(self) -> Feed:
+        """The replay feed, or the live ccxt feed with the exchange's market rules."""
         feed = self.config.paper.feed
-        data_dir = self.options.data_dir or Path(feed.data_dir)
-        return ReplayFeed(
-            data_dir,
+        log = structlog.get_logger("chloe.feed")
+        if not self.live:
+            data_dir = self.options.data_dir or Path(feed.data_dir)
+            return ReplayFeed(
+                data_dir,
+                self.symbols,
+                feed.timeframe,
+                speed=self.options.speed,
+                log=log,
+                start_after_ms=self.book.last_bar_ts,
+            )
+        from engine_alpha.market.ccxt_feed import CcxtFeed
+
+        self._ccxt = CcxtFeed(
+            feed,
             self.symbols,
-            feed.timeframe,
-            speed=self.options.speed,
-            log=structlog.get_logger("chloe.feed"),
+            warmup_bars=WARMUP_BARS,
+            log=log,
+            jitter_s=min(1.0, feed.poll_interval_s / 4),
+            settle_s=min(2.0, feed.poll_interval_s),
         )
+        try:
+            markets = await self._ccxt.load_markets()
+        except (FeedError, MarketRulesError) as exc:
+            self.log.warning("markets_from_file", reason=str(exc), file=feed.markets_file)
+        else:
+            known = {s: r for s, r in markets.items() if s in self.plans}
+            self.markets = {**self.markets, **known}
+            self.plans = build_plans(self.config, self.symbols, self.markets)
+            self.trader.reconfigure(
+                plans=self.plans,
+                execution=self.config.paper.execution,
+                max_exposure_usd=self.config.paper.position_limits.max_portfolio_exposure_usd,
+            )
+            self.log.info("markets_from_exchange", symbols=sorted(known))
+        return self._ccxt
+
+    def write_status(self) -> None:
+        """`reports/daemon_status.json`: what the panel shows beside the journal (feed health)."""
+        degraded = sorted(self._ccxt.degraded_symbols()) if self._ccxt is not None else []
+        status = {
+            "updated_at": utc_now_iso(),
+            "pid": os.getpid(),
+            "feed": {"source": "ccxt" if self.live else "replay", "degraded": degraded},
+            "trading": self.config.trading_symbols(),
+            "last_bar_ts": self.trader.last_bar_ts,
+            "fills_this_run": self.trader.fills_acked,
+        }
+        write_report_atomic(self.reports_dir / STATUS_FILE, status)
+        self._last_status = time.monotonic()
 
     def write_report(self) -> None:
         """Rewrite pf_local.json from the book (atomic replace)."""
@@ -130,8 +197,11 @@ class Daemon:
         self._last_report = time.monotonic()
 
     def _on_commit(self, traded: bool) -> None:
-        if traded and time.monotonic() - self._last_report >= REPORT_INTERVAL_S:
+        now = time.monotonic()
+        if traded and (self.live or now - self._last_report >= REPORT_INTERVAL_S):
             self.write_report()
+        if now - self._last_status >= REPORT_INTERVAL_S:
+            self.write_status()
 
     def status_line(self) -> str:
         """One line for systemd's STATUS=."""
@@ -220,13 +290,14 @@ class Daemon:
         loop = asyncio.get_running_loop()
         self._install_signals(loop)
         self.runner.on_progress = on_progress
+        self.runner.feed = await self._open_feed()
         self.runner.start_tasks()
         self.notifier.ready(self.status_line())
         self.log.info(
             "started",
             symbols=self.symbols,
             trading=self.config.trading_symbols(),
-            feed="replay",
+            feed="ccxt" if self.live else "replay",
             reports_dir=str(self.reports_dir),
         )
         interval = self.notifier.watchdog_interval_s()
@@ -241,8 +312,11 @@ class Daemon:
                 with contextlib.suppress(asyncio.CancelledError):
                     await watchdog
             await self.runner.stop_tasks()
+            if self._ccxt is not None:
+                await self._ccxt.close()
             self.trader.commit()
             self.write_report()
+            self.write_status()
             self.trader.signal_log.close()
             self.journal.close()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -276,7 +350,18 @@ def run_daemon(
         log.critical("journal_write_failed", path=str(exc.path), error=str(exc))
         print(f"chloe: journal write failed, stopping: {exc}", file=sys.stderr)
         return EXIT_JOURNAL_WRITE, daemon
+    portfolio = summarize(
+        daemon.book.portfolio_pnls, config.paper.position_limits.starting_equity_usd
+    )
     log.info(
-        "stopped", fills=daemon.trader.fills_acked, last_bar_ts=daemon.runner.stats.last_bar_ts
+        "stopped",
+        fills=daemon.trader.fills_acked,
+        bars=daemon.runner.stats.bars,
+        last_bar_ts=daemon.runner.stats.last_bar_ts,
+        trades=portfolio.trades,
+        pf=portfolio.pf,
+        max_drawdown_pct=portfolio.max_drawdown_pct,
+        net_pnl_usd=portfolio.net_pnl_usd,
+        open_positions=sorted(daemon.book.positions),
     )
     return EXIT_OK, daemon

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.daemon_runs import REPO, RunResult, child_env, chloe_command
+
 SHIPPED_CONFIG = REPO / "config"
 SAMPLE_DATA = REPO / "data" / "ohlcv"
 MARKETS_FILE = REPO / "data" / "binance" / "exchangeInfo.json"
@@ -44,3 +46,22 @@ def edit_config(config_dir: Path) -> EditConfig:
         return path
 
     return edit
+
+
+@pytest.fixture
+def run_chloe() -> Callable[..., RunResult]:
+    """Run the daemon to completion and collect its outputs."""
+
+    def run(config_dir: Path, reports: Path, *extra: str, timeout: float = 120) -> RunResult:
+        proc = subprocess.run(
+            chloe_command(config_dir, reports, *extra),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=child_env(),
+            cwd=REPO,
+            check=False,
+        )
+        return RunResult(proc.returncode, proc.stdout, proc.stderr, reports)
+
+    return run

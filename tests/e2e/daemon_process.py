@@ -12,15 +12,15 @@ from typing import IO, Any
 import orjson
 
 from tests.conftest import REPO
-from tests.e2e.conftest import child_env, chloe_command
+from tests.daemon_runs import child_env, chloe_command
 
 
 class DaemonProcess:
     """`chloe run --replay` in the background; `wait_for` reads its log events until one matches."""
 
-    def __init__(self, config_dir: Path, reports: Path, *extra: str) -> None:
+    def __init__(self, config_dir: Path, reports: Path, *extra: str, replay: bool = True) -> None:
         self.proc = subprocess.Popen(
-            chloe_command(config_dir, reports, *extra),
+            chloe_command(config_dir, reports, *extra, replay=replay),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=child_env(),

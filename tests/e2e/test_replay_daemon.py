@@ -11,7 +11,7 @@ from engine_alpha.config.config_loader import PAPER_FILE, load_config
 from engine_alpha.ledger.audit import audit_journal
 from engine_alpha.reports import recompute_pf_local
 from tests.conftest import EditConfig
-from tests.e2e.conftest import RunResult
+from tests.daemon_runs import RunResult
 
 WALL = ("wall_ts",)
 TIER3 = {"BNBUSDT", "DOTUSDT", "ADAUSDT", "LINKUSDT", "ATOMUSDT"}

@@ -16,7 +16,7 @@ import pytest
 from engine_alpha.config.config_loader import PAPER_FILE, load_config
 from engine_alpha.journal_check import check_reports
 from tests.conftest import EditConfig
-from tests.e2e.conftest import RunResult
+from tests.daemon_runs import RunResult
 from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.test_replay_daemon import _enable_all, _without_wall_time
 

@@ -1,19 +1,16 @@
-"""Run the real daemon as a subprocess on the bundled sample, and read what it wrote."""
+"""Run the real daemon as a subprocess, and read what it wrote."""
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
-from tests.conftest import REPO
+REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -41,14 +38,14 @@ class RunResult:
         return [orjson.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
 
 
-def chloe_command(config_dir: Path, reports: Path, *extra: str) -> list[str]:
-    """The `chloe run --replay` command line for a config and a reports directory."""
+def chloe_command(config_dir: Path, reports: Path, *extra: str, replay: bool = True) -> list[str]:
+    """The `chloe run [--replay]` command line for a config and a reports directory."""
     return [
         sys.executable,
         "-m",
         "engine_alpha",
         "run",
-        "--replay",
+        *(["--replay"] if replay else []),
         "--config-dir",
         str(config_dir),
         "--reports-dir",
@@ -63,22 +60,3 @@ def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
     env["PYTHONPATH"] = str(REPO)
     return env
-
-
-@pytest.fixture
-def run_chloe() -> Callable[..., RunResult]:
-    """Run the daemon to completion and collect its outputs."""
-
-    def run(config_dir: Path, reports: Path, *extra: str, timeout: float = 120) -> RunResult:
-        proc = subprocess.run(
-            chloe_command(config_dir, reports, *extra),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=child_env(),
-            cwd=REPO,
-            check=False,
-        )
-        return RunResult(proc.returncode, proc.stdout, proc.stderr, reports)
-
-    return run
