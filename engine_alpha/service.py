@@ -197,6 +197,13 @@ class Daemon:
         self._last_report = time.monotonic()
 
     def _on_commit(self, traded: bool) -> None:
+        if self.live:
+            self.log.info(
+                "bars_processed",
+                last_bar_ts=self.trader.last_bar_ts,
+                fills_this_run=self.trader.fills_acked,
+                degraded=sorted(self._ccxt.degraded_symbols()) if self._ccxt else [],
+            )
         now = time.monotonic()
         if traded and (self.live or now - self._last_report >= REPORT_INTERVAL_S):
             self.write_report()
