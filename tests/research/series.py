@@ -34,14 +34,20 @@ def random_walk(n: int, seed: int, start: float = 100.0) -> list[Bar]:
 
 
 def planted_walk(
-    n: int, seed: int, regime: str, buckets: frozenset[int], drift: float, horizon: int
+    n: int,
+    seed: int,
+    regime: str,
+    buckets: frozenset[int],
+    drift: float,
+    horizon: int,
+    flip_after: int | None = None,
 ) -> list[Bar]:
     """A random walk where every signal in `regime` with a bucket in `buckets` is followed by
     `horizon` bars that each move `drift` (a fraction) in the signal's direction, open to close.
 
     The generator runs its own SignalModel to know where the signals fall, so the forward return
     of each planted signal is (1 + drift) ** horizon - 1, unless a later planted signal of the
-    other direction cuts into its window.
+    other direction cuts into its window. From bar `flip_after` on, the drift is reversed.
     """
     rng = random.Random(seed)
     model = SignalModel()
@@ -50,7 +56,8 @@ def planted_walk(
     left, sign = 0, 0.0
     for i in range(n):
         scale = 0.004 if (i // 300) % 2 == 0 else 0.012
-        ret = sign * drift if left else rng.gauss(0.0, scale)
+        step = -drift if flip_after is not None and i >= flip_after else drift
+        ret = sign * step if left else rng.gauss(0.0, scale)
         bar = _bar(rng, T0 + i * HOUR_MS, price, ret, scale / 2)
         left = max(0, left - 1)
         decision = model.update(bar)
