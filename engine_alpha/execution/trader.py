@@ -121,12 +121,14 @@ class Trader:
         self.last_bar_ts = bar_time.ts_ms
         bars = bar_time.bars
         if trading:
-            for bar in bars:
-                self._fill_pending(bar)
-            for bar in bars:
-                self._check_intrabar(bar)
-            for bar in bars:
-                self._check_timeout(bar)
+            if self.pending:
+                for bar in bars:
+                    self._fill_pending(bar)
+            if self.book.positions:
+                for bar in bars:
+                    self._check_intrabar(bar)
+                for bar in bars:
+                    self._check_timeout(bar)
         for bar in bars:
             item = decided.get(bar.symbol)
             if item is not None:
