@@ -272,7 +272,7 @@ def rollout_lines(status: Mapping[str, Any]) -> list[str]:
         lines.append("next: none, every tradeable asset is enabled")
     elif ro["next_can_enable"]:
         lines.append(
-            f"next: {ro['next']} ({ro['next_mode']}): gate met, `chloe enable {ro['next']}`"
+            f"next: {ro['next']} ({ro['next_mode']}): gate met, run `chloe enable {ro['next']}`"
         )
     else:
         lines.append(f"next: {ro['next']} ({ro['next_mode']}): blocked by")
