@@ -27,9 +27,12 @@ from engine_alpha.research.simulate import EXIT_REASONS, OPEN_AT_END, simulate_t
 from engine_alpha.research.split import DEFAULT_SPLIT, HALVES, Split, half_masks
 
 __all__ = [
+    "FLAG_IS_CI_ZERO",
     "FLAG_OOS_CI_ZERO",
     "FLAG_OOS_EMPTY",
     "FLAG_SIGN_FLIP",
+    "REASON_IN_SAMPLE",
+    "REASON_SIGN_FLIP",
     "AssetResult",
     "HalfTable",
     "ResearchSettings",
@@ -44,6 +47,7 @@ __all__ = [
 FLAG_SIGN_FLIP = "sign_flip"
 FLAG_OOS_CI_ZERO = "oos_ci_includes_zero"
 FLAG_OOS_EMPTY = "oos_too_few_samples"
+FLAG_IS_CI_ZERO = "in_sample_ci_includes_zero"
 REASON_IN_SAMPLE = "in_sample_edge"
 REASON_SIGN_FLIP = "oos_sign_flip"
 
@@ -114,6 +118,7 @@ class AssetResult:
     halves: dict[str, HalfTable]
     selection: Selection
     flags: dict[int, tuple[str, ...]]
+    asset_flags: tuple[str, ...]
     tier: int
     tier_reason: str
     edge_bps: float | None
@@ -135,10 +140,14 @@ def analyse(series: AssetSeries, settings: ResearchSettings, tick_size: float) -
     selection = select(halves["in_sample"], settings.min_samples)
     flags = cell_flags(halves["in_sample"].cells, halves["out_of_sample"].cells)
     tier, reason, edge = 3, "no_focus_regime", None
-    if selection.focus_regime is not None:
-        is_edge = halves["in_sample"].regimes[selection.focus_regime].mean
-        oos = halves["out_of_sample"].regimes[selection.focus_regime]
-        tier, edge, reason = propose_tier(is_edge, oos)
+    asset_flags: tuple[str, ...] = ()
+    focus = selection.focus_regime
+    if focus is not None:
+        ins, oos = halves["in_sample"].regimes, halves["out_of_sample"].regimes
+        tier, edge, reason = propose_tier(ins[focus].mean, oos[focus])
+        asset_flags = cell_flags(ins, oos).get(focus, ())
+        if ins[focus].ci_low <= 0.0 <= ins[focus].ci_high:
+            asset_flags = (FLAG_IS_CI_ZERO, *asset_flags)
     return AssetResult(
         symbol=series.symbol,
         bars=len(series.bars),
@@ -151,6 +160,7 @@ def analyse(series: AssetSeries, settings: ResearchSettings, tick_size: float) -
         halves=halves,
         selection=selection,
         flags=flags,
+        asset_flags=asset_flags,
         tier=tier,
         tier_reason=reason,
         edge_bps=edge,
@@ -242,7 +252,7 @@ def propose_tier(in_sample_edge: float, out_of_sample: Summary) -> tuple[int, fl
 def cell_flags(
     in_sample: list[Summary], out_of_sample: list[Summary]
 ) -> dict[int, tuple[str, ...]]:
-    """Flags of every cell seen in sample: edge sign flips, or an OOS interval holding zero."""
+    """Flags of every group seen in sample: edge sign flips, or an OOS interval holding zero."""
     flags: dict[int, tuple[str, ...]] = {}
     for key, (ins, oos) in enumerate(zip(in_sample, out_of_sample, strict=True)):
         if ins.samples == 0:

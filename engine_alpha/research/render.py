@@ -9,11 +9,30 @@ from typing import Any
 from rich.table import Table
 
 from engine_alpha.config.models import REGIMES, AssetProfile
-from engine_alpha.research.analysis import AssetResult, ResearchSettings
+from engine_alpha.research.analysis import (
+    FLAG_IS_CI_ZERO,
+    FLAG_OOS_CI_ZERO,
+    FLAG_OOS_EMPTY,
+    FLAG_SIGN_FLIP,
+    REASON_SIGN_FLIP,
+    AssetResult,
+    ResearchSettings,
+)
 from engine_alpha.research.edge import N_BUCKETS, Summary, cell_name
 from engine_alpha.research.report import iso_utc
 
 __all__ = ["asset_table", "cell_table", "diff_table"]
+
+_SHORT = {
+    FLAG_IS_CI_ZERO: "IS~0",
+    FLAG_OOS_CI_ZERO: "OOS~0",
+    FLAG_SIGN_FLIP: "flip",
+    FLAG_OOS_EMPTY: "OOS:n<2",
+}
+_LEGEND = (
+    "edge [95% CI] n: focus regime = best in-sample regime; tier from the in-sample edge, "
+    "* = demoted to 3: out-of-sample edge <= 0; ~0: the interval holds zero; flip: sign changes"
+)
 
 
 def _edge(s: Summary | None) -> str:
@@ -43,7 +62,7 @@ def asset_table(
             f"Edge per asset, net bps over {settings.horizon_bars} bars after "
             f"{settings.cost_bps:g} bps round trip (IS/OOS split {settings.split.describe()})"
         ),
-        show_lines=False,
+        caption=_LEGEND,
     )
     for name in (
         "asset",
@@ -71,7 +90,8 @@ def asset_table(
                 f"{cell_name(sel.best_cell)}: {_mean(ins.cells[sel.best_cell])} / "
                 f"{_mean(oos.cells[sel.best_cell])}"
             )
-        flip = "" if r.tier_reason == "in_sample_edge" else f" ({r.tier_reason})"
+        demoted = "*" if r.tier_reason == REASON_SIGN_FLIP else ""
+        notes = " ".join(_SHORT.get(code, code) for code in r.asset_flags)
         table.add_row(
             symbol,
             _current(current.get(symbol)),
@@ -81,7 +101,7 @@ def asset_table(
             bucket,
             cell,
             f"{_mean(ins.trades.overall)} / {_mean(oos.trades.overall)}",
-            f"{r.tier}{flip}",
+            f"{r.tier}{demoted} {notes}".rstrip(),
         )
     return table
 
@@ -91,25 +111,25 @@ def _mean(s: Summary) -> str:
 
 
 def cell_table(result: AssetResult, min_samples: int) -> Table:
-    """Every cell of one asset with at least `min_samples` in-sample samples, both halves."""
+    """Every cell of one asset seen in sample, both halves; `*` marks cells big enough to pick."""
     ins, oos = result.halves["in_sample"], result.halves["out_of_sample"]
     table = Table(
-        title=f"{result.symbol}: cells with >= {min_samples} in-sample samples "
-        f"(out of sample from {iso_utc(result.cutoff_ms)})"
+        title=f"{result.symbol}: cells (out of sample from {iso_utc(result.cutoff_ms)})",
+        caption=f"* = at least {min_samples} in-sample samples, so it can be chosen as best",
     )
     for name in ("cell", "IS edge", "IS hit", "OOS edge", "OOS hit", "trades IS / OOS", "flags"):
         table.add_column(name, overflow="fold")
     for key, s in enumerate(ins.cells):
-        if s.samples < min_samples:
+        if s.samples == 0:
             continue
         table.add_row(
-            cell_name(key),
+            cell_name(key) + ("*" if s.samples >= min_samples else ""),
             _edge(s),
             _rate(s),
             _edge(oos.cells[key]),
             _rate(oos.cells[key]),
             f"{_mean(ins.trades.cells[key])} / {_mean(oos.trades.cells[key])}",
-            ", ".join(result.flags.get(key, ())),
+            " ".join(_SHORT.get(code, code) for code in result.flags.get(key, ())),
         )
     return table
 

@@ -139,7 +139,12 @@ def asset_report(
 
 
 def _proposal(result: AssetResult) -> dict[str, Any]:
-    return {"tier": result.tier, "edge_bps": result.edge_bps, "reason": result.tier_reason}
+    return {
+        "tier": result.tier,
+        "edge_bps": result.edge_bps,
+        "reason": result.tier_reason,
+        "flags": list(result.asset_flags),
+    }
 
 
 def summary_report(

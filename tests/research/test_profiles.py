@@ -69,6 +69,8 @@ def test_an_out_of_sample_sign_flip_makes_a_tier_3_profile_with_its_best_cell(
     _, proposed = _propose(config_dir, run)
     avax = StrategyProfiler.model_validate(proposed).assets["AVAXUSDT"]
     assert run.results["AVAXUSDT"].tier_reason == "oos_sign_flip"
+    assert "sign_flip" in run.results["AVAXUSDT"].asset_flags
+    assert "sign_flip" not in run.results["MATICUSDT"].asset_flags
     assert avax.tier == 3 and avax.edge_bps <= 0
     assert avax.regime is None and avax.regime_filters.enabled_regimes == []
     assert avax.best_selective_cell is not None
