@@ -1,0 +1,248 @@
+"""The risk engine: realised volatility, weighted edge, trade rates, scores, the exposure limit."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine_alpha.config.config_loader import PAPER_FILE, ChloeConfig, load_config
+from engine_alpha.ledger.journal import read_journal
+from engine_alpha.market.bars import Bar
+from engine_alpha.risk.multi_asset_risk_engine import (
+    RiskReport,
+    assess_risk,
+    load_bars,
+    realised_volatility,
+    research_trades_per_day,
+)
+from engine_alpha.risk.sizing import MIN_VOL_MULTIPLIER
+from engine_alpha.rollout.history import fold_history
+from engine_alpha.strategy.filters import FilterRules
+from tests.conftest import REPO, SAMPLE_DATA, EditConfig
+from tests.rollout.factory import DAY_MS, HOUR_MS, T0, Journal, signal
+
+ALL_TRADEABLE = ("BTCUSDT", "MATICUSDT", "AVAXUSDT", "DOGEUSDT", "XRPUSDT", "SOLUSDT")
+
+
+def _enable(edit_config: EditConfig, *symbols: str, exposure_usd: float | None = None) -> None:
+    def change(d: dict[str, Any]) -> None:
+        for symbol in symbols:
+            d["enabled_assets"][symbol]["enabled"] = True
+        if exposure_usd is not None:
+            d["position_limits"]["max_portfolio_exposure_usd"] = exposure_usd
+
+    edit_config(PAPER_FILE, change)
+
+
+def _assess(
+    config: ChloeConfig,
+    journal: Journal,
+    signals: Sequence[dict[str, Any]] = (),
+    events: Sequence[dict[str, Any]] = (),
+    bars: dict[str, list[Bar]] | None = None,
+    as_of: int | None = None,
+) -> RiskReport:
+    history = fold_history(journal.lines)
+    return assess_risk(
+        config,
+        history,
+        signals=signals,
+        events=events,
+        bars=bars or {},
+        as_of_bar_ts=as_of if as_of is not None else history.last_bar_ts,
+    )
+
+
+def _bars(symbol: str, closes: Sequence[float], start_ts: int = T0) -> list[Bar]:
+    return [
+        Bar(symbol, start_ts + i * HOUR_MS, c, c * 1.001, c * 0.999, c, 1.0)
+        for i, c in enumerate(closes)
+    ]
+
+
+def _walk(n: int, sigma: float, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return 100.0 * np.exp(np.cumsum(rng.normal(0.0, sigma, n)))
+
+
+@pytest.fixture
+def config(config_dir: Path) -> ChloeConfig:
+    return load_config(config_dir)
+
+
+def test_calm_markets_keep_full_size_and_a_volatile_day_shrinks_it() -> None:
+    calm = list(_walk(800, 0.005))
+    vol = realised_volatility(calm, 24, 720)
+    assert vol.recent_pct is not None and vol.baseline_pct is not None
+    assert vol.baseline_pct == pytest.approx(0.5, rel=0.1)
+    stormy = calm + list(calm[-1] * np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.02, 24))))
+    shrunk = realised_volatility(stormy, 24, 720)
+    assert shrunk.recent_pct is not None and shrunk.baseline_pct is not None
+    assert shrunk.recent_pct > 3 * shrunk.baseline_pct / 2
+    assert shrunk.multiplier == pytest.approx(shrunk.baseline_pct / shrunk.recent_pct)
+    assert shrunk.multiplier < 0.8
+
+
+def test_too_few_bars_give_no_volatility_and_a_neutral_multiplier() -> None:
+    vol = realised_volatility([100.0] * 10, 24, 720)
+    assert (vol.recent_pct, vol.baseline_pct, vol.multiplier) == (None, None, 1.0)
+
+
+@given(st.lists(st.floats(0.5, 2.0), min_size=40, max_size=200))
+def test_the_multiplier_stays_within_its_bounds(steps: list[float]) -> None:
+    closes = list(np.cumprod(steps))
+    mult = realised_volatility(closes, 24, 720).multiplier
+    assert MIN_VOL_MULTIPLIER <= mult <= 1.0
+
+
+def test_weighted_edge_is_weighted_by_per_trade_cap_over_enabled_assets(
+    config: ChloeConfig, edit_config: EditConfig
+) -> None:
+    assert _assess(config, Journal()).portfolio.weighted_edge_bps == pytest.approx(1.6)
+    _enable(edit_config, "BTCUSDT", "XRPUSDT")
+    config = load_config(config.config_dir)
+    report = _assess(config, Journal())
+    # ETH 500 x 1.6, BTC 500 x 9.8, XRP in observation mode 250 x 4.7
+    expected = (500 * 1.6 + 500 * 9.8 + 250 * 4.7) / 1250
+    assert report.portfolio.weighted_edge_bps == pytest.approx(expected)
+    assert report.assets["XRPUSDT"].per_trade_cap_usd == 250
+    assert report.portfolio.enabled_assets == ["ETHUSDT", "BTCUSDT", "XRPUSDT"]
+
+
+def test_expected_trades_per_day_come_from_the_signals_that_pass_the_filter(
+    config: ChloeConfig,
+) -> None:
+    # BTC keeps high_vol bucket 0 only: 10 of these 40 signals over 5 days pass.
+    signals = [
+        signal(
+            "BTCUSDT", T0 + i * 3 * HOUR_MS, bucket=0 if i % 4 == 0 else 5, reason="asset_disabled"
+        )
+        for i in range(40)
+    ]
+    span_days = (39 * 3 * HOUR_MS + HOUR_MS) / DAY_MS
+    report = _assess(config, Journal(), signals)
+    btc = report.assets["BTCUSDT"]
+    assert btc.expected_trades_source == "signals"
+    assert btc.expected_trades_per_day == pytest.approx(10 / span_days)
+    assert report.portfolio.expected_trades_per_day == 0.0  # BTC is not enabled
+
+
+def test_without_signals_the_rate_comes_from_the_model_run_over_bars(config: ChloeConfig) -> None:
+    bars = {"SOLUSDT": [*load_bars(SAMPLE_DATA, ["SOLUSDT"], "1h")["SOLUSDT"][:1500]]}
+    report = _assess(config, Journal(), bars=bars, as_of=bars["SOLUSDT"][-1].ts_ms)
+    sol = report.assets["SOLUSDT"]
+    assert sol.expected_trades_source == "bars"
+    rules = FilterRules.from_profile(
+        config.profiler.assets["SOLUSDT"], "observation", config.paper.observation
+    )
+    assert sol.expected_trades_per_day == research_trades_per_day(bars["SOLUSDT"], rules, HOUR_MS)
+    assert report.assets["BTCUSDT"].expected_trades_source == "none"
+
+
+def test_volatility_uses_only_bars_up_to_the_last_acted_bar(config: ChloeConfig) -> None:
+    closes = list(_walk(1000, 0.004)) + list(_walk(48, 0.05, seed=3) * 3)
+    bars = {"ETHUSDT": _bars("ETHUSDT", closes)}
+    before = _assess(config, Journal(), bars=bars, as_of=T0 + 999 * HOUR_MS)
+    after = _assess(config, Journal(), bars=bars, as_of=T0 + 1047 * HOUR_MS)
+    assert before.assets["ETHUSDT"].volatility.multiplier > 0.8
+    assert after.assets["ETHUSDT"].volatility.multiplier < 0.5
+    stale = _assess(config, Journal(), bars=bars, as_of=T0 + 5000 * HOUR_MS)
+    assert stale.assets["ETHUSDT"].volatility.recent_pct is None
+
+
+def test_scores_combine_exposure_volatility_drawdown_and_edge(config: ChloeConfig) -> None:
+    journal = Journal()
+    journal.trade("ETHUSDT", T0, -500.0, qty=10.0)  # 10% of ETH's 5000 USD equity
+    journal.open("ETHUSDT", T0 + DAY_MS, qty=10.0)  # 1000 USD open of a 2000 USD limit
+    eth = _assess(config, journal).assets["ETHUSDT"]
+    assert eth.components["exposure"] == pytest.approx(0.5)
+    assert eth.components["drawdown"] == pytest.approx(10.0 / 25.0)
+    assert eth.components["edge"] == pytest.approx(1 - 1.6 / 10)
+    assert eth.components["volatility"] == 0.5  # no bars: unknown, neutral
+    assert eth.risk_score == pytest.approx(sum(eth.components.values()) / 4)
+    assert eth.risk_level == "medium"
+
+
+def test_portfolio_risk_is_not_stable_past_its_limits(config: ChloeConfig) -> None:
+    journal = Journal()
+    journal.trade("ETHUSDT", T0, -2600.0, qty=40.0)  # 26% of the 10000 USD portfolio
+    journal.open("ETHUSDT", T0 + DAY_MS, qty=25.0)  # 2500 USD open, limit 2000
+    events = [{"level": "critical", "event": "journal_write_failed"}]
+    portfolio = _assess(config, journal, events=events).portfolio
+    assert not portfolio.stable
+    assert [b.code for b in portfolio.blockers] == [
+        "portfolio_drawdown_above_max",
+        "exposure_over_limit",
+        "portfolio_risk_high",
+        "portfolio_critical_errors",
+    ]
+    assert portfolio.exposure_used_pct == pytest.approx(125.0)
+
+
+def test_report_json_carries_units(config: ChloeConfig) -> None:
+    data = _assess(config, Journal()).as_dict()
+    portfolio = data["portfolio"]
+    assert {"open_exposure_usd", "max_portfolio_exposure_usd", "weighted_edge_bps"} <= set(
+        portfolio
+    )
+    assert portfolio["stable"] is True and portfolio["blockers"] == []
+    json.dumps(data)
+
+
+def _replay(config_dir: Path, reports: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "engine_alpha", "run", "--replay", "--summary=never"]
+    cmd += ["--config-dir", str(config_dir), "--reports-dir", str(reports)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=REPO, check=False)
+
+
+def test_the_exposure_limit_holds_in_a_replay_journal(
+    config_dir: Path, edit_config: EditConfig, tmp_path: Path
+) -> None:
+    """The real daemon with every tradeable asset and a 700 USD limit: open notional stays below."""
+    limit = 700.0
+    _enable(edit_config, *ALL_TRADEABLE, exposure_usd=limit)
+    reports = tmp_path / "reports"
+    proc = _replay(config_dir, reports)
+    assert proc.returncode == 0, proc.stderr
+    open_usd: dict[str, float] = {}
+    peak = 0.0
+
+    def replay(line: dict[str, Any]) -> None:
+        nonlocal peak
+        if line["action"] == "open":
+            open_usd[line["symbol"]] = line["notional_usd"]
+        else:
+            del open_usd[line["symbol"]]
+        peak = max(peak, math.fsum(open_usd.values()))
+
+    fills = read_journal(reports / "trades.jsonl", replay)
+    assert fills > 100
+    assert limit * 0.9 < peak <= limit
+    signals = [json.loads(line) for line in (reports / "signals.jsonl").read_text().splitlines()]
+    refused = [s for s in signals if s["reason"] == "exposure_cap"]
+    cut = [s for s in signals if "exposure_cap" in s.get("cut_by", [])]
+    assert refused and cut
+    assert all(s["notional_usd"] == 0.0 and s["requested_usd"] > 0 for s in refused)
+    history = fold_history(
+        json.loads(line) for line in (reports / "trades.jsonl").read_text().splitlines()
+    )
+    report = assess_risk(
+        load_config(config_dir),
+        history,
+        signals=signals,
+        events=[],
+        bars={},
+        as_of_bar_ts=history.last_bar_ts,
+    )
+    assert report.portfolio.open_exposure_usd <= limit
+    assert report.portfolio.max_portfolio_exposure_usd == limit
