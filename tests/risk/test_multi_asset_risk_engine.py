@@ -150,10 +150,12 @@ def test_without_signals_the_rate_comes_from_the_model_run_over_bars(config: Chl
 
 
 def test_volatility_uses_only_bars_up_to_the_last_acted_bar(config: ChloeConfig) -> None:
-    closes = list(_walk(1000, 0.004)) + list(_walk(48, 0.05, seed=3) * 3)
+    calm = _walk(1000, 0.004)
+    storm = calm[-1] * np.exp(np.cumsum(np.random.default_rng(3).normal(0.0, 0.03, 24)))
+    closes = [*calm, *storm]
     bars = {"ETHUSDT": _bars("ETHUSDT", closes)}
     before = _assess(config, Journal(), bars=bars, as_of=T0 + 999 * HOUR_MS)
-    after = _assess(config, Journal(), bars=bars, as_of=T0 + 1047 * HOUR_MS)
+    after = _assess(config, Journal(), bars=bars, as_of=T0 + 1023 * HOUR_MS)
     assert before.assets["ETHUSDT"].volatility.multiplier > 0.8
     assert after.assets["ETHUSDT"].volatility.multiplier < 0.5
     stale = _assess(config, Journal(), bars=bars, as_of=T0 + 5000 * HOUR_MS)
