@@ -1,0 +1,61 @@
+"""The panel's numbers: equal to pf_local.json after a real replay, sane on empty reports."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from engine_alpha.config.config_loader import load_config
+from engine_alpha.dashboard.multi_asset_panel import (
+    COLUMNS,
+    gather,
+    panel_renderable,
+    portfolio_cells,
+    status_dict,
+    table_cells,
+)
+from tests.dashboard.conftest import Replay
+
+STATS = ("trades", "wins", "losses", "pf", "max_drawdown_pct", "net_pnl_usd")
+
+
+def test_status_equals_pf_local_after_a_replay(replay: Replay) -> None:
+    status = status_dict(gather(load_config(replay.config_dir), replay.reports))
+    pf_local = json.loads((replay.reports / "pf_local.json").read_text())
+    assert status["as_of_bar_ts"] == pf_local["as_of_bar_ts"]
+    for key in STATS:
+        assert status["portfolio"][key] == pf_local["portfolio"][key], key
+    for symbol, block in pf_local["assets"].items():
+        for key in STATS:
+            assert status["assets"][symbol][key] == block[key], (symbol, key)
+        open_usd = (block["open_position"] or {}).get("notional_usd", 0.0)
+        assert status["assets"][symbol]["open_exposure_usd"] == open_usd
+    assert status["portfolio"]["open_exposure_usd"] == pytest.approx(
+        pf_local["portfolio"]["open_exposure_usd"]
+    )
+    assert status["rollout"]["done"] == ["ETHUSDT", "BTCUSDT", "MATICUSDT", "AVAXUSDT", "DOGEUSDT"]
+    assert status["rollout"]["next"] == "XRPUSDT"
+    assert status["rollout"]["phase"] == "2.2"
+
+
+def test_every_row_has_a_cell_per_column(replay: Replay) -> None:
+    status = status_dict(gather(load_config(replay.config_dir), replay.reports))
+    for row in status["assets"].values():
+        assert len(table_cells(row)) == len(COLUMNS)
+    assert len(portfolio_cells(status["portfolio"])) == len(COLUMNS)
+    out = io.StringIO()
+    Console(file=out, width=200).print(panel_renderable(status))
+    text = out.getvalue()
+    assert "Chloe multi-asset panel" in text and "next: XRPUSDT (observation)" in text
+
+
+def test_status_of_an_empty_reports_directory(config_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    status = status_dict(gather(load_config(config_dir), tmp_path / "reports", bars={}))
+    assert status["as_of_bar_ts"] is None and status["journal_fills"] == 0
+    assert status["portfolio"]["trades"] == 0 and status["portfolio"]["pf"] is None
+    assert table_cells(status["assets"]["ETHUSDT"])[8] == "n/a (no trades)"
