@@ -208,7 +208,7 @@ class Daemon:
         now = time.monotonic()
         if traded and (self.live or now - self._last_report >= REPORT_INTERVAL_S):
             self.write_report()
-        if now - self._last_status >= REPORT_INTERVAL_S:
+        if self.live or now - self._last_status >= REPORT_INTERVAL_S:
             self.write_status()
 
     def status_line(self) -> str:

@@ -10,8 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.daemon_runs import REPO, RunResult, child_env, chloe_command
+
+# Property tests judge behaviour, not speed: the machine may be busy (2 cores, CI beside other
+# jobs), so no per-example deadline and no "generation is slow" health check.
+settings.register_profile(
+    "chloe", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("chloe")
 
 SHIPPED_CONFIG = REPO / "config"
 SAMPLE_DATA = REPO / "data" / "ohlcv"

@@ -6,7 +6,6 @@ whose clock the test moves an hour at a time; its journal must equal a replay's 
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import time
@@ -65,16 +64,7 @@ def test_live_and_replay_over_the_same_bars_write_the_same_journal(
             while clock.now_ms() <= last_ts + HOUR_MS:
                 clock.advance(HOUR_MS)
                 time.sleep(0.01)
-            deadline = time.monotonic() + 60
-            status_path = reports / "daemon_status.json"
-            while time.monotonic() < deadline:
-                if status_path.exists():
-                    status = json.loads(status_path.read_text())
-                    if status["last_bar_ts"] == last_ts:
-                        break
-                time.sleep(0.2)
-            else:
-                raise AssertionError(f"live run did not reach the last bar: {daemon.events[-3:]}")
+            daemon.wait_for("bars_processed", timeout=120, last_bar_ts=last_ts)
             daemon.signal(signal.SIGTERM)
             assert daemon.wait(timeout=10) == 0
             events = daemon.drain()
