@@ -280,9 +280,10 @@ def _scan(path: Path, on_line: OnLine | None, *, collect: bool) -> _Scan:
 
 
 def read_journal(path: Path, on_line: OnLine) -> int:
-    """Hand every line of a journal to `on_line`, read-only; returns the count.
+    """Hand each line to `on_line`, read-only, and return the count; damage raises JournalError.
 
-    Damage raises JournalError; a torn last line (a crash, or a write in progress) is skipped.
+    A torn last line (a crash, or a write in progress) is skipped.
+
     """
     return _scan(path, on_line, collect=False).fills
 
@@ -392,11 +393,10 @@ class Journal:
     def open(
         cls, path: Path, on_line: OnLine | None = None
     ) -> tuple[Journal, list[FillDict], str | None]:
-        """Lock, read and check the journal, quarantine a torn last line, open it for appending.
+        """Lock, check and open for appending: (journal, lines, warning if a torn line was moved).
 
-        Returns the journal, its lines in order (empty when `on_line` takes them one by one
-        instead: the way to recover a big journal without holding it in memory) and a warning
-        when a torn line was quarantined. Raises JournalError on damage.
+        With `on_line` each line goes there instead of into the list (big journals: no copy).
+
         """
         fd = _open_locked(path)
         try:

@@ -47,10 +47,10 @@ def _check_equity(starting_equity_usd: float) -> None:
 
 
 def max_drawdown_pct(starting_equity: float, pnls_in_exit_order: Iterable[float]) -> float:
-    """Max of (running peak - equity) / running peak x 100, equity = start + cumulative PnL.
+    """Max of (peak - equity) / peak x 100 with equity = start + cumulative PnL; 0.0 with no trades.
 
-    The peak starts at the starting equity (> 0) and never falls, so the ratio is always defined;
-    equity at or below zero gives 100% or more. 0.0 with no trades.
+    The peak starts at the starting equity (> 0); equity at or below 0 gives 100% or more.
+
     """
     acc = StatsAccumulator(starting_equity)
     for pnl in pnls_in_exit_order:

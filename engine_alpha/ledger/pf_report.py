@@ -129,10 +129,10 @@ def report_from_book(
     as_of_bar_ts: int | None,
     generated_at: str,
 ) -> dict[str, Any]:
-    """The pf_local.json content; every symbol of `symbols` appears, then any other traded one.
+    """The pf_local.json content: every symbol of `symbols`, then any other traded one.
 
-    An asset's drawdown is against its equity in `asset_equity_usd` (its daily cap), or against
-    the portfolio's starting equity for an asset that has none there (no longer configured).
+    Asset drawdown uses `asset_equity_usd` (its daily cap), else the portfolio's equity.
+
     """
     extra = sorted((set(book.closed_pnls) | set(book.positions)) - set(symbols))
     assets: dict[str, Any] = {}
