@@ -1,8 +1,6 @@
-"""One asset's research: edge tables per half, the in-sample selections, flags and proposed tier.
+"""One asset's research: edge tables per half, in-sample choices, flags and the proposed tier.
 
-Forward-return edge (the SPEC's edge) and simulated-trade edge are tabulated for the in-sample
-half, the out-of-sample half and the whole span. The focus regime, best bucket and best
-selective cell are chosen in sample only; the other halves report the same choices.
+Choices (focus regime, best bucket, best cell) are made in sample; every half reports them.
 """
 
 from __future__ import annotations
@@ -220,10 +218,7 @@ def _trade_table(
 
 
 def select(in_sample: HalfTable, min_samples: int) -> Selection:
-    """Focus regime = best regime; buckets in it; best cell; each over >= `min_samples` samples.
-
-    Preferred buckets are the focus regime's buckets with a positive edge.
-    """
+    """Focus = best regime; its best and positive buckets; best cell; all >= `min_samples`."""
     focus = best_key(in_sample.regimes, min_samples)
     best_cell = best_key(in_sample.cells, min_samples)
     if focus is None:
@@ -237,11 +232,9 @@ def select(in_sample: HalfTable, min_samples: int) -> Selection:
 
 
 def propose_tier(in_sample_edge: float, out_of_sample: Summary) -> tuple[int, float, str]:
-    """(tier, profile edge_bps, reason): the tier of the in-sample edge (rounded to 0.1 bps).
+    """(tier, profile edge_bps, reason) from the in-sample edge rounded to 0.1 bps.
 
-    A tradeable in-sample edge whose out-of-sample edge is not positive is demoted to tier 3,
-    and its profile edge becomes the out-of-sample one (a tier-3 profile needs edge <= 0).
-    """
+    An out-of-sample edge <= 0 demotes to tier 3 with that edge (tier 3 needs edge_bps <= 0)."""
     edge = round(in_sample_edge, 1) + 0.0
     tier = tier_for_edge(edge)
     if tier < 3 and out_of_sample.samples > 0 and out_of_sample.mean <= 0.0:

@@ -1,8 +1,4 @@
-"""`chloe research`: edge per regime and confidence bucket, in and out of sample, and profiles.
-
-`register(subparsers)` adds the subcommand to the `chloe` parser; heavy imports (numpy, rich)
-happen only when it runs, so other subcommands start fast.
-"""
+"""`chloe research`: `register(subparsers)` adds it to `chloe`; heavy imports wait for a run."""
 
 from __future__ import annotations
 

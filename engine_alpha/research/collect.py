@@ -1,8 +1,6 @@
-"""One asset's bars through the daemon's validation and signal model, kept as numpy columns.
+"""One asset's bars through the daemon's `BarValidator` and `SignalModel.update`, as columns.
 
-Bars are validated exactly as the replay feed does (`BarValidator`; a refused row or bar is
-counted and skipped, a gap only counted) and every accepted bar goes through
-`SignalModel.update`, the one implementation of indicators, regime, signal and bucket.
+Refused rows and bars are counted by code and skipped, gaps only counted, as the replay feed does.
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from engine_alpha.market.bars import Bar
 from engine_alpha.market.csv_bars import RowRefusal, read_bars
 from engine_alpha.market.validation import BarValidator
 from engine_alpha.research.edge import NO_REGIME
+from engine_alpha.signals.decision import BarDecision
 from engine_alpha.signals.model import SignalModel
 
 __all__ = ["AssetSeries", "collect_bars", "collect_file"]
@@ -30,11 +29,8 @@ _DIRECTION = {"long": 1, "short": -1}
 
 @dataclass(slots=True)
 class AssetSeries:
-    """Accepted bars and the model's decision at each, column by column.
-
-    `regime` holds the index into REGIMES (-1 during warm-up), `direction` +1/-1 (0: no signal),
-    `bucket` 0-9 (-1: no signal), `confidence` NaN where there is no signal.
-    """
+    """Accepted bars and the decision at each: `regime` index into REGIMES (-1: warm-up),
+    `direction` +1/-1 (0: none), `bucket` 0-9 (-1: none), `confidence` (NaN: none)."""
 
     symbol: str
     bars: list[Bar]
@@ -90,11 +86,7 @@ def collect_bars(
     refused: Counter[str] = Counter()
     missing = 0
     kept: list[Bar] = []
-    atr: list[float] = []
-    regime: list[int] = []
-    direction: list[int] = []
-    confidence: list[float] = []
-    bucket: list[int] = []
+    decisions: list[BarDecision] = []
     for bar in bars:
         gap = validator.missing_before(bar)
         code = validator.check(bar)
@@ -102,24 +94,35 @@ def collect_bars(
             refused[code] += 1
             continue
         missing += gap
-        d = update(bar)
         kept.append(bar)
-        atr.append(d.atr)
-        regime.append(NO_REGIME if d.regime is None else _REGIME_CODE[d.regime])
-        direction.append(0 if d.direction is None else _DIRECTION[d.direction])
-        confidence.append(np.nan if d.confidence is None else d.confidence)
-        bucket.append(-1 if d.bucket is None else d.bucket)
+        decisions.append(update(bar))
+    return _columns(symbol, kept, decisions, dict(refused), missing)
+
+
+def _columns(
+    symbol: str, bars: list[Bar], decisions: list[BarDecision], refused: dict[str, int], gaps: int
+) -> AssetSeries:
+    """The series' numpy columns from its bars and their decisions."""
     return AssetSeries(
         symbol=symbol,
-        bars=kept,
-        ts_ms=np.array([b.ts_ms for b in kept], dtype=np.int64),
-        open=np.array([b.open for b in kept], dtype=np.float64),
-        close=np.array([b.close for b in kept], dtype=np.float64),
-        atr=np.array(atr, dtype=np.float64),
-        regime=np.array(regime, dtype=np.int64),
-        direction=np.array(direction, dtype=np.int64),
-        confidence=np.array(confidence, dtype=np.float64),
-        bucket=np.array(bucket, dtype=np.int64),
-        refused=dict(refused),
-        missing_bars=missing,
+        bars=bars,
+        ts_ms=np.array([b.ts_ms for b in bars], dtype=np.int64),
+        open=np.array([b.open for b in bars], dtype=np.float64),
+        close=np.array([b.close for b in bars], dtype=np.float64),
+        atr=np.array([d.atr for d in decisions], dtype=np.float64),
+        regime=np.array(
+            [NO_REGIME if d.regime is None else _REGIME_CODE[d.regime] for d in decisions],
+            dtype=np.int64,
+        ),
+        direction=np.array(
+            [0 if d.direction is None else _DIRECTION[d.direction] for d in decisions],
+            dtype=np.int64,
+        ),
+        confidence=np.array(
+            [np.nan if d.confidence is None else d.confidence for d in decisions],
+            dtype=np.float64,
+        ),
+        bucket=np.array([-1 if d.bucket is None else d.bucket for d in decisions], dtype=np.int64),
+        refused=refused,
+        missing_bars=gaps,
     )

@@ -1,8 +1,6 @@
-"""Edge math: forward returns and per-group statistics with t intervals, as pure numpy functions.
+"""Edge math, pure numpy: forward returns, and per-group means with Student t 95% intervals.
 
-A group's edge is the mean of its samples (bps); its 95% interval is the Student t interval of
-that mean. Groups are small integer keys (a regime code, a `regime|bucket` cell), so one pass of
-`np.bincount` summarises every group of a table at once.
+Groups are small integer keys (regime, `regime|bucket` cell): one `np.bincount` pass does a table.
 """
 
 from __future__ import annotations
@@ -73,12 +71,8 @@ def t_critical_975(df: int) -> float:
 def forward_returns_bps(
     open_: FloatArray, close: FloatArray, signal_idx: IntArray, sign: FloatArray, horizon: int
 ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
-    """Direction-signed gross return from the next bar's open to the close `horizon` bars later.
-
-    For a signal at bar i: entry at open[i+1], exit at close[i+horizon], so the position is held
-    over exactly `horizon` bars. Returns (bps for every signal, mask of signals with a full window);
-    a signal without a full window gets NaN.
-    """
+    """Signed gross bps from open[i+1] to close[i+horizon] per signal i (held `horizon` bars),
+    and the mask of signals with a full window (the others get NaN)."""
     if horizon < 1:
         raise ValueError(f"horizon must be >= 1 bar, got {horizon}")
     exit_idx = signal_idx + horizon
@@ -101,10 +95,9 @@ def cell_name(key: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """A group of samples: count, mean (the edge), share above zero, 95% t interval of the mean.
+    """A group: count, mean (the edge), share above zero, 95% t interval of the mean.
 
-    With no sample every figure but `samples` is NaN; with one, the interval is NaN.
-    """
+    NaN where undefined: everything but `samples` with no sample, the interval with one."""
 
     samples: int
     mean: float

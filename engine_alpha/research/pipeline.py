@@ -1,8 +1,6 @@
-"""A research run: every asset's CSV through collection and analysis, then the JSON reports.
+"""A research run: each asset's CSV collected and analysed in turn, then the JSON reports.
 
-Assets run one after the other: the full data set takes about 4 s on one core, so a process
-pool would add start-up cost and failure modes for little gain (docs/benchmarks.md).
-"""
+Serial on purpose: the full data set takes about 4 s on one core (docs/benchmarks.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
 """A proposed `multi_asset_strategy_profiler.json` from research results, and its field diff.
 
-The proposal starts from the operator's file and replaces only what research measures: tier,
-focus regime, edge, best bucket, preferred buckets, enabled regimes and (tier 3) the best
-selective cell. Bias, min_conf, avoided buckets, allowed cells and sizing stay the operator's.
+Only measured fields change; bias, min_conf, avoided buckets, allowed cells, sizing stay as set.
 """
 
 from __future__ import annotations
@@ -109,11 +107,8 @@ def _default_cap(paper: PaperConfig, symbol: str, tier: int) -> float:
 
 
 def check_with_paper_config(proposed: Mapping[str, Any], config_dir: Path) -> None:
-    """Raise ConfigError if the daemon would reject the proposal beside the current paper config.
-
-    The two files are checked together by the daemon's own loader in a scratch directory, so a
-    proposal that demotes an enabled asset to tier 3 is caught before it is written.
-    """
+    """Raise ConfigError if the daemon's loader rejects the proposal beside the paper config
+    (e.g. an enabled asset proposed as tier 3); checked in a scratch directory."""
     with tempfile.TemporaryDirectory(prefix="chloe-research-") as scratch:
         scratch_dir = Path(scratch)
         shutil.copyfile(config_dir / PAPER_FILE, scratch_dir / PAPER_FILE)

@@ -77,33 +77,34 @@ def asset_table(
     ):
         table.add_column(name, overflow="fold")
     for symbol, r in results.items():
-        sel = r.selection
-        ins, oos = r.halves["in_sample"], r.halves["out_of_sample"]
-        focus = "-" if sel.focus_regime is None else REGIMES[sel.focus_regime]
-        bucket = "-"
-        if sel.focus_regime is not None and sel.best_bucket is not None:
+        table.add_row(symbol, _current(current.get(symbol)), *_asset_cells(r))
+    return table
+
+
+def _asset_cells(r: AssetResult) -> list[str]:
+    """One asset's row after its name and shipped profile."""
+    sel = r.selection
+    ins, oos = r.halves["in_sample"], r.halves["out_of_sample"]
+    focus = bucket = cell = "-"
+    if sel.focus_regime is not None:
+        focus = REGIMES[sel.focus_regime]
+        if sel.best_bucket is not None:
             key = sel.focus_regime * N_BUCKETS + sel.best_bucket
             bucket = f"{sel.best_bucket}: {_mean(ins.cells[key])} / {_mean(oos.cells[key])}"
-        cell = "-"
-        if sel.best_cell is not None:
-            cell = (
-                f"{cell_name(sel.best_cell)}: {_mean(ins.cells[sel.best_cell])} / "
-                f"{_mean(oos.cells[sel.best_cell])}"
-            )
-        demoted = "*" if r.tier_reason == REASON_SIGN_FLIP else ""
-        notes = " ".join(_SHORT.get(code, code) for code in r.asset_flags)
-        table.add_row(
-            symbol,
-            _current(current.get(symbol)),
-            focus,
-            _edge(r.focus_edge("in_sample")),
-            _edge(r.focus_edge("out_of_sample")),
-            bucket,
-            cell,
-            f"{_mean(ins.trades.overall)} / {_mean(oos.trades.overall)}",
-            f"{r.tier}{demoted} {notes}".rstrip(),
-        )
-    return table
+    if sel.best_cell is not None:
+        key = sel.best_cell
+        cell = f"{cell_name(key)}: {_mean(ins.cells[key])} / {_mean(oos.cells[key])}"
+    demoted = "*" if r.tier_reason == REASON_SIGN_FLIP else ""
+    notes = " ".join(_SHORT.get(code, code) for code in r.asset_flags)
+    return [
+        focus,
+        _edge(r.focus_edge("in_sample")),
+        _edge(r.focus_edge("out_of_sample")),
+        bucket,
+        cell,
+        f"{_mean(ins.trades.overall)} / {_mean(oos.trades.overall)}",
+        f"{r.tier}{demoted} {notes}".rstrip(),
+    ]
 
 
 def _mean(s: Summary) -> str:

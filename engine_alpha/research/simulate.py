@@ -1,10 +1,6 @@
-"""Every signal as one paper trade under the daemon's own exit rules (`paper_broker` functions).
+"""Every signal as one paper trade under the daemon's exit rules, with `paper_broker`'s functions.
 
-Entry at the next bar's open, slipped and tick-rounded by `fill_price`; stop and target from
-`stop_and_target` with the signal bar's ATR; `intrabar_exit` (stop first) from the entry bar on;
-a timeout at the close of the bar `max_hold_bars - 1` bar times after the entry, as the trader
-does; the exit slipped and charged by `close_line`. Each signal is its own trade: no caps, no
-one-position-per-asset, no reverse exit (which opposite signals pass depends on the profile).
+Each signal trades alone: no caps, no one-position-per-asset, no reverse exit (docs/research.md).
 """
 
 from __future__ import annotations

@@ -35,10 +35,8 @@ class Split:
         return datetime.fromtimestamp(self.cutoff_ms / 1000, UTC).isoformat()
 
     def cutoff(self, first_ts_ms: int, last_ts_ms: int, timeframe_ms: int) -> int:
-        """The first bar time of the out-of-sample half, on the bar grid.
-
-        A fraction f of a span of n bar slots puts the first floor(f * n) slots in sample.
-        """
+        """The first out-of-sample bar time, on the grid: a fraction f of n bar slots keeps
+        the first floor(f * n) in sample."""
         if self.cutoff_ms is not None:
             return self.cutoff_ms - self.cutoff_ms % timeframe_ms
         assert self.fraction is not None
@@ -71,12 +69,8 @@ def parse_split(text: str) -> Split:
 def half_masks(
     start_ts: npt.NDArray[np.int64], end_ts: npt.NDArray[np.int64], cutoff_ms: int
 ) -> dict[str, npt.NDArray[np.bool_]]:
-    """Which samples fall in each half; a sample spans bar times [start, end] (both bars' opens).
-
-    In sample: its last bar opens before the cutoff, so no out-of-sample bar decides it. Out of
-    sample: its signal bar is at or after the cutoff. A sample straddling the cutoff is in neither
-    half (it still counts in `all`).
-    """
+    """Masks per half of samples spanning bar times [start, end]: in sample if end < cutoff,
+    out of sample if start >= cutoff; a straddling sample is only in `all`."""
     return {
         "in_sample": end_ts < cutoff_ms,
         "out_of_sample": start_ts >= cutoff_ms,
