@@ -118,3 +118,16 @@ def test_a_broken_config_exits_2_with_its_message(
     (config_dir / PROFILER_FILE).write_text("{not json")
     assert _run(config_dir, tmp_path / "reports") == 2
     assert "invalid JSON" in capsys.readouterr().err
+
+
+def test_the_html_section_shows_one_row_per_researched_asset(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    from engine_alpha.research.html import read_summary, research_section_html
+
+    assert "No research yet" in research_section_html(read_summary(tmp_path / "reports"))
+    assert _run(config_dir, tmp_path / "reports") == 0
+    html = research_section_html(read_summary(tmp_path / "reports"))
+    assert html.startswith("<h2>Research</h2>")
+    assert [f'data-symbol="{s}"' in html for s in ASSETS] == [True] * len(ASSETS)
+    assert html.count("<tr") == len(ASSETS) + 1
