@@ -26,9 +26,10 @@ from engine_alpha.dashboard.multi_asset_panel import PanelData, gather, status_d
 from engine_alpha.ledger.journal import JournalError
 from engine_alpha.log_setup import configure_logging
 from engine_alpha.market.bars import Bar
-from engine_alpha.risk.multi_asset_risk_engine import RiskReport, load_bars
+from engine_alpha.risk.multi_asset_risk_engine import RiskReport
 from engine_alpha.rollout.blockers import Blocker
 from engine_alpha.rollout.gates import enable_blockers
+from engine_alpha.rollout.reports import load_bars
 
 __all__ = ["EXIT_CONFIG", "EXIT_JOURNAL", "EXIT_OK", "EXIT_REFUSED", "main", "register"]
 

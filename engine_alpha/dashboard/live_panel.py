@@ -19,8 +19,7 @@ from engine_alpha.config.config_loader import PAPER_FILE, PROFILER_FILE, ConfigE
 from engine_alpha.dashboard.multi_asset_panel import gather, panel_renderable, status_dict
 from engine_alpha.ledger.journal import JournalError
 from engine_alpha.market.bars import Bar
-from engine_alpha.risk.multi_asset_risk_engine import load_bars
-from engine_alpha.rollout.reports import report_mtimes
+from engine_alpha.rollout.reports import load_bars, report_mtimes
 
 __all__ = ["LivePanel", "run_live_panel"]
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -20,10 +19,15 @@ from engine_alpha.config.config_loader import ChloeConfig
 from engine_alpha.dashboard.formatting import fmt_bool, fmt_num, fmt_pf, fmt_ts, fmt_usd
 from engine_alpha.ledger.metrics import summarize
 from engine_alpha.market.bars import Bar
-from engine_alpha.risk.multi_asset_risk_engine import RiskReport, assess_risk, load_bars
+from engine_alpha.risk.multi_asset_risk_engine import RiskReport, assess_risk
 from engine_alpha.rollout.gates import AssetGate, RolloutState, evaluate_rollout
 from engine_alpha.rollout.history import LedgerHistory, fold_history
-from engine_alpha.rollout.reports import PF_FILE, ReportsSnapshot, load_reports
+from engine_alpha.rollout.reports import (
+    ReportsSnapshot,
+    load_bars,
+    load_reports,
+    load_research_counts,
+)
 
 __all__ = [
     "COLUMNS",
@@ -51,20 +55,14 @@ class PanelData:
     as_of_bar_ts: int | None
 
 
-def _pf_local_as_of(reports_dir: Path) -> int | None:
-    try:
-        data = orjson.loads((reports_dir / PF_FILE).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    value = data.get("as_of_bar_ts") if isinstance(data, dict) else None
-    return value if isinstance(value, int) else None
-
-
 def _as_of(history: LedgerHistory, snapshot: ReportsSnapshot) -> int | None:
-    """The last bar the daemon acted on: journal, signal log or pf_local.json, the latest."""
+    """The last bar the daemon acted on: the latest of journal, signals and the daemon's reports."""
     stamps = [s["bar_ts"] for s in snapshot.signals if isinstance(s.get("bar_ts"), int)]
     candidates = [history.last_bar_ts, max(stamps, default=None)]
-    candidates.append(_pf_local_as_of(snapshot.reports_dir))
+    for report in (snapshot.pf_local, snapshot.daemon_status):
+        key = "as_of_bar_ts" if report is snapshot.pf_local else "last_bar_ts"
+        value = (report or {}).get(key)
+        candidates.append(value if isinstance(value, int) else None)
     known = [c for c in candidates if c is not None]
     return max(known) if known else None
 
@@ -86,6 +84,7 @@ def gather(
         events=snapshot.events,
         bars=bars,
         as_of_bar_ts=as_of,
+        research=load_research_counts(reports_dir, config.paper.activation_order),
     )
     rollout = evaluate_rollout(
         config, history, snapshot.signals, snapshot.events, risk.portfolio.blockers
@@ -189,6 +188,7 @@ def status_dict(data: PanelData) -> dict[str, Any]:
         "files": dict(snap.present),
         "journal_fills": len(snap.lines),
         "signal_records": len(snap.signals),
+        "daemon": snap.daemon_status,
         "portfolio": _portfolio(data),
         "assets": {s: _asset_row(data, g) for s, g in data.rollout.assets.items()},
         "rollout": _rollout(data),
@@ -258,12 +258,24 @@ def portfolio_cells(portfolio: Mapping[str, Any]) -> list[str]:
     return cells
 
 
+def _daemon_line(daemon: Mapping[str, Any] | None) -> str:
+    if not daemon:
+        return "daemon: no daemon_status.json (not started yet, or an older daemon)"
+    feed = daemon.get("feed") or {}
+    degraded = ", ".join(feed.get("degraded") or []) or "none"
+    return (
+        f"daemon: pid {daemon.get('pid')}, feed {feed.get('source')}, degraded {degraded}, "
+        f"status updated {daemon.get('updated_at')}"
+    )
+
+
 def rollout_lines(status: Mapping[str, Any]) -> list[str]:
     """Rollout progress as lines of text: phase, done, next, what blocks it, prerequisites."""
     ro = status["rollout"]
     pf = status["portfolio"]
     lines = [
         f"as of bar {fmt_ts(status['as_of_bar_ts'])} UTC; journal fills {status['journal_fills']}",
+        _daemon_line(status.get("daemon")),
         f"exposure {fmt_usd(pf['open_exposure_usd'])} / {fmt_usd(pf['max_portfolio_exposure_usd'])}"
         f" USD ({fmt_num(pf['exposure_used_pct'], 1)}%), open positions {pf['open_positions']}",
         f"phase {ro['phase']}; done: {', '.join(ro['done']) or 'none'}",

@@ -1,7 +1,7 @@
 """The portfolio risk engine (SPEC §6): risk scores, weighted edge, trade rates, vol multipliers.
 
-Pure functions of the config, the journal's history, the signal log, the recorded error events
-and closes per asset; `load_closes` is the one reader of bar files. docs/risk.md defines every
+Pure functions of the config, the journal's history, the signal log, the recorded error events,
+bars per asset and the research counts (`rollout.reports` reads them). docs/risk.md defines every
 figure. The limit itself is enforced at sizing (`risk/sizing.py`, refusal `exposure_cap`).
 """
 
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,12 +19,12 @@ from engine_alpha.config.config_loader import ChloeConfig
 from engine_alpha.config.models import TIER1_MIN_EDGE_BPS
 from engine_alpha.ledger.metrics import summarize
 from engine_alpha.market.bars import Bar
-from engine_alpha.market.csv_bars import bars_path, read_bars
 from engine_alpha.risk.sizing import MIN_VOL_MULTIPLIER, asset_caps, volatility_multiplier
 from engine_alpha.rollout.blockers import Blocker
 from engine_alpha.rollout.events import errors_by_symbol
 from engine_alpha.rollout.gates import asset_equity_usd
 from engine_alpha.rollout.history import LedgerHistory
+from engine_alpha.rollout.reports import ResearchCounts
 from engine_alpha.signals.model import SignalModel
 from engine_alpha.strategy.filters import FilterRules, refusal
 
@@ -36,7 +35,6 @@ __all__ = [
     "RiskReport",
     "Volatility",
     "assess_risk",
-    "load_bars",
     "realised_volatility",
     "research_trades_per_day",
 ]
@@ -200,22 +198,23 @@ def _signal_trades_per_day(
     return passed / days
 
 
-def load_bars(data_dir: Path, symbols: Iterable[str], timeframe: str) -> dict[str, list[Bar]]:
-    """Bars of each symbol's CSV in time order (bad rows skipped); a missing file gives none."""
-    out: dict[str, list[Bar]] = {}
-    for symbol in symbols:
-        bars: list[Bar] = []
-        try:
-            for bar in read_bars(
-                bars_path(data_dir, symbol, timeframe), on_refusal=lambda _r: None
-            ):
-                ok = math.isfinite(bar.close) and bar.close > 0.0
-                if ok and (not bars or bar.ts_ms > bars[-1].ts_ms):
-                    bars.append(bar)
-        except OSError:
-            bars = []
-        out[symbol] = bars
-    return out
+def _research_trades_per_day(
+    counts: ResearchCounts, rules: FilterRules, timeframe_ms: int
+) -> float | None:
+    """Signals per day in the cells `rules` keep (a bucket counts when all of it is >= min_conf).
+
+    The directional bias is not in the cells, so for a one-sided asset this is an upper bound.
+    """
+    if counts.bars <= 0:
+        return None
+    passed = 0
+    for cell, samples in counts.cell_samples.items():
+        regime, _, bucket = cell.partition("|")
+        if not bucket.isdigit() or int(bucket) / 10 < rules.min_conf:
+            continue
+        if refusal(rules, regime, rules.direction or "long", 1.0, int(bucket)) is None:
+            passed += samples
+    return passed / (counts.bars * timeframe_ms / DAY_MS)
 
 
 def _score(components: Mapping[str, float], params: RiskParams) -> tuple[float, str]:
@@ -264,6 +263,29 @@ def _volatility(
     return Volatility(vol.recent_pct, vol.baseline_pct, vol.multiplier, vol.bars, bars[-1].ts_ms)
 
 
+def _expected_trades(
+    config: ChloeConfig,
+    rules: FilterRules,
+    signals: Sequence[Mapping[str, Any]],
+    research: ResearchCounts | None,
+    bars: Sequence[Bar],
+) -> tuple[float | None, str]:
+    """Trades per day and where the figure came from: signals, research, bars or none."""
+    tf = config.timeframe_ms
+    per_day = _signal_trades_per_day(signals, rules, tf)
+    if per_day is not None:
+        return per_day, "signals"
+    if research is not None:
+        per_day = _research_trades_per_day(research, rules, tf)
+        if per_day is not None:
+            return per_day, "research"
+    if bars:
+        per_day = research_trades_per_day(bars, rules, tf)
+        if per_day is not None:
+            return per_day, "bars"
+    return None, "none"
+
+
 def _asset_risk(
     config: ChloeConfig,
     symbol: str,
@@ -271,6 +293,7 @@ def _asset_risk(
     history: LedgerHistory,
     signals: Sequence[Mapping[str, Any]],
     bars: Sequence[Bar],
+    research: ResearchCounts | None,
     as_of: int | None,
     params: RiskParams,
 ) -> AssetRisk:
@@ -283,12 +306,7 @@ def _asset_risk(
     open_usd = history.asset(symbol).open_notional_usd
     bars = _bars_until(bars, as_of)
     vol = _volatility(config, bars, as_of, params)
-    per_day = _signal_trades_per_day(signals, rules, config.timeframe_ms)
-    source = "signals"
-    if per_day is None and bars:
-        per_day, source = research_trades_per_day(bars, rules, config.timeframe_ms), "bars"
-    if per_day is None:
-        source = "none"
+    per_day, source = _expected_trades(config, rules, signals, research, bars)
     components = {
         "exposure": _clip01(open_usd / paper.position_limits.max_portfolio_exposure_usd),
         "volatility": _vol_component(vol, params),
@@ -382,6 +400,7 @@ def assess_risk(
     events: Sequence[Mapping[str, Any]],
     bars: Mapping[str, Sequence[Bar]],
     as_of_bar_ts: int | None,
+    research: Mapping[str, ResearchCounts] | None = None,
     params: RiskParams | None = None,
 ) -> RiskReport:
     """Risk of every tradeable asset (activation order) and of the enabled portfolio.
@@ -399,6 +418,7 @@ def assess_risk(
             history=history,
             signals=per_symbol.get(s, []),
             bars=bars.get(s, ()),
+            research=(research or {}).get(s),
             as_of=as_of_bar_ts,
             params=params,
         )

@@ -1,13 +1,16 @@
-"""Read-only snapshot of `reports/`: journal lines, signal records and recorded error events.
+"""Read-only inputs of status and risk: the reports (journal, signals, events, daemon status),
+the research counts under `reports/research/`, and the bar files.
 
 Safe while the daemon writes: the journal is read up to its size at open (a torn last line is
-skipped), and a signal or event line that is not complete JSON yet is skipped and counted.
-Missing files read as empty, so status works before the first run.
+skipped), a signal or event line that is not complete JSON yet is skipped and counted, and
+the JSON reports are replaced atomically. Missing files read as empty.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,22 +18,28 @@ from typing import Any
 import orjson
 
 from engine_alpha.ledger.journal import read_journal
+from engine_alpha.market.bars import Bar
+from engine_alpha.market.csv_bars import bars_path, read_bars
+from engine_alpha.reports import PF_FILE, SIGNALS_FILE, STATUS_FILE, TRADES_FILE
 from engine_alpha.rollout.events import EVENTS_FILE
 
 __all__ = [
     "PF_FILE",
+    "RESEARCH_DIR",
     "SIGNALS_FILE",
+    "STATUS_FILE",
     "TRADES_FILE",
     "ReportsSnapshot",
+    "ResearchCounts",
+    "load_bars",
     "load_reports",
+    "load_research_counts",
     "read_jsonl",
     "report_mtimes",
 ]
 
-TRADES_FILE = "trades.jsonl"
-SIGNALS_FILE = "signals.jsonl"
-PF_FILE = "pf_local.json"
-WATCHED_FILES = (TRADES_FILE, SIGNALS_FILE, EVENTS_FILE, PF_FILE)
+RESEARCH_DIR = "research"
+WATCHED_FILES = (TRADES_FILE, SIGNALS_FILE, EVENTS_FILE, PF_FILE, STATUS_FILE)
 
 
 @dataclass(slots=True)
@@ -43,6 +52,8 @@ class ReportsSnapshot:
     events: list[dict[str, Any]] = field(default_factory=list)
     present: dict[str, bool] = field(default_factory=dict)
     skipped_lines: dict[str, int] = field(default_factory=dict)
+    daemon_status: dict[str, Any] | None = None
+    pf_local: dict[str, Any] | None = None
 
 
 def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
@@ -84,7 +95,18 @@ def load_reports(reports_dir: Path) -> ReportsSnapshot:
             snap.signals = records
         else:
             snap.events = records
+    snap.daemon_status = _read_json(reports_dir / STATUS_FILE)
+    snap.pf_local = _read_json(reports_dir / PF_FILE)
     return snap
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object file the daemon replaces atomically; None when absent or not an object."""
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def report_mtimes(reports_dir: Path, extra: tuple[Path, ...] = ()) -> tuple[int, ...]:
@@ -98,3 +120,45 @@ def report_mtimes(reports_dir: Path, extra: tuple[Path, ...] = ()) -> tuple[int,
             continue
         out.extend((st.st_size, st.st_mtime_ns))
     return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ResearchCounts:
+    """From `chloe research` (`research/<SYMBOL>/edge.json`, all bars): signals per cell, bars."""
+
+    bars: int
+    cell_samples: dict[str, int]
+
+
+def load_research_counts(reports_dir: Path, symbols: Iterable[str]) -> dict[str, ResearchCounts]:
+    """Each symbol's research counts; a missing or unreadable file is skipped."""
+    out: dict[str, ResearchCounts] = {}
+    for symbol in symbols:
+        path = reports_dir / RESEARCH_DIR / symbol / "edge.json"
+        try:
+            half = orjson.loads(path.read_bytes())["halves"]["all"]
+            cells = {
+                str(cell): int(body["forward"]["samples"]) for cell, body in half["cells"].items()
+            }
+            out[symbol] = ResearchCounts(int(half["bars"]), cells)
+        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return out
+
+
+def load_bars(data_dir: Path, symbols: Iterable[str], timeframe: str) -> dict[str, list[Bar]]:
+    """Bars of each symbol's CSV in time order (bad rows skipped); a missing file gives none."""
+    out: dict[str, list[Bar]] = {}
+    for symbol in symbols:
+        bars: list[Bar] = []
+        try:
+            for bar in read_bars(
+                bars_path(data_dir, symbol, timeframe), on_refusal=lambda _r: None
+            ):
+                ok = math.isfinite(bar.close) and bar.close > 0.0
+                if ok and (not bars or bar.ts_ms > bars[-1].ts_ms):
+                    bars.append(bar)
+        except OSError:
+            bars = []
+        out[symbol] = bars
+    return out

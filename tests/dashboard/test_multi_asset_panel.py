@@ -15,6 +15,7 @@ from engine_alpha.dashboard.multi_asset_panel import (
     gather,
     panel_renderable,
     portfolio_cells,
+    rollout_lines,
     status_dict,
     table_cells,
 )
@@ -40,6 +41,15 @@ def test_status_equals_pf_local_after_a_replay(replay: Replay) -> None:
     assert status["rollout"]["done"] == ["ETHUSDT", "BTCUSDT", "MATICUSDT", "AVAXUSDT", "DOGEUSDT"]
     assert status["rollout"]["next"] == "XRPUSDT"
     assert status["rollout"]["phase"] == "2.2"
+    assert status["daemon"]["feed"]["source"] == "replay"
+
+
+def test_the_rollout_lines_show_the_daemons_own_status(replay: Replay) -> None:
+    status = status_dict(gather(load_config(replay.config_dir), replay.reports))
+    lines = rollout_lines(status)
+    assert lines[1].startswith("daemon: pid ") and "feed replay, degraded none" in lines[1]
+    status["daemon"] = None
+    assert rollout_lines(status)[1].startswith("daemon: no daemon_status.json")
 
 
 def test_every_row_has_a_cell_per_column(replay: Replay) -> None:

@@ -21,12 +21,12 @@ from engine_alpha.market.bars import Bar
 from engine_alpha.risk.multi_asset_risk_engine import (
     RiskReport,
     assess_risk,
-    load_bars,
     realised_volatility,
     research_trades_per_day,
 )
 from engine_alpha.risk.sizing import MIN_VOL_MULTIPLIER
 from engine_alpha.rollout.history import fold_history
+from engine_alpha.rollout.reports import load_bars, load_research_counts
 from engine_alpha.strategy.filters import FilterRules
 from tests.conftest import REPO, SAMPLE_DATA, EditConfig
 from tests.rollout.factory import DAY_MS, HOUR_MS, T0, Journal, signal
@@ -248,3 +248,30 @@ def test_the_exposure_limit_holds_in_a_replay_journal(
     )
     assert report.portfolio.open_exposure_usd <= limit
     assert report.portfolio.max_portfolio_exposure_usd == limit
+
+
+def _edge_json(path: Path, bars: int, cells: dict[str, int]) -> None:
+    body = {c: {"forward": {"samples": n, "edge_bps": 1.0}} for c, n in cells.items()}
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"halves": {"all": {"bars": bars, "cells": body}}}))
+
+
+def test_without_signals_the_rate_comes_from_the_research_output(
+    config: ChloeConfig, tmp_path: Path
+) -> None:
+    """BTC keeps high_vol|0; XRP (observation, min_conf 0.3) keeps high_vol 6-8 and chop|8."""
+    cells = {"high_vol|0": 24, "high_vol|2": 7, "high_vol|6": 5, "chop|8": 3, "chop|0": 50}
+    for symbol in ("BTCUSDT", "XRPUSDT"):
+        _edge_json(tmp_path / "research" / symbol / "edge.json", 240, cells)
+    (tmp_path / "research" / "SOLUSDT").mkdir(parents=True)
+    (tmp_path / "research" / "SOLUSDT" / "edge.json").write_text("{not json")
+    counts = load_research_counts(tmp_path, ["BTCUSDT", "XRPUSDT", "SOLUSDT"])
+    assert set(counts) == {"BTCUSDT", "XRPUSDT"}
+    history = fold_history([])
+    report = assess_risk(
+        config, history, signals=[], events=[], bars={}, as_of_bar_ts=None, research=counts
+    )
+    assert report.assets["BTCUSDT"].expected_trades_source == "research"
+    assert report.assets["BTCUSDT"].expected_trades_per_day == pytest.approx(24 / 10)
+    assert report.assets["XRPUSDT"].expected_trades_per_day == pytest.approx((5 + 3) / 10)
+    assert report.assets["SOLUSDT"].expected_trades_source == "none"
