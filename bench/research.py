@@ -117,7 +117,8 @@ def main() -> int:
             "(the same as `chloe research ...`) as a subprocess, each time with fresh reports.",
             "",
             f"{datetime.now(UTC):%Y-%m-%d}, Python {platform.python_version()}, "
-            f"{os.cpu_count()} cores ({platform.machine()}), other jobs possibly running. "
+            f"{os.cpu_count()} cores ({platform.machine()}), load average "
+            f"{os.getloadavg()[0]:.1f} at the end (other jobs share the machine). "
             f"{bars:,} bars (12 assets), one process, one core: every bar read, validated and "
             "decided by `SignalModel.update`, then the edge tables and one simulated trade per "
             "signal, the JSON reports, the table and a proposed profile.",
