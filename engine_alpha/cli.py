@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     fake.set_defaults(handler=_cmd_fake_exchange)
+
+    from engine_alpha.research.cli import register as register_research
+
+    register_research(sub)
     return parser
 
 
