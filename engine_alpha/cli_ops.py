@@ -1,35 +1,16 @@
 """The operator's subcommands: status, panel, enable, disable, risk, report (docs/rollout.md).
 
-`register(sub)` adds them to `chloe`'s subparsers. Reading commands never write the reports;
-enable/disable edit the paper config atomically and say how to apply the change.
+`register(sub)` adds them to `chloe`'s subparsers; the handlers (`rollout/commands.py`) are
+imported only when one runs, so `chloe run` starts as fast as before.
 Exit codes: 0 done, 1 refused (gate, tier 3), 2 config rejected, 3 journal damaged.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
-
-import orjson
-import structlog
-from rich.console import Console
-from rich.table import Table
-
-from engine_alpha.config.config_edit import set_asset_state
-from engine_alpha.config.config_loader import ChloeConfig, ConfigError, load_config
-from engine_alpha.dashboard.formatting import fmt_num, fmt_usd
-from engine_alpha.dashboard.multi_asset_panel import PanelData, gather, status_dict
-from engine_alpha.ledger.journal import JournalError
-from engine_alpha.log_setup import configure_logging
-from engine_alpha.market.bars import Bar
-from engine_alpha.risk.multi_asset_risk_engine import RiskReport
-from engine_alpha.rollout.blockers import Blocker
-from engine_alpha.rollout.gates import enable_blockers
-from engine_alpha.rollout.reports import load_bars
 
 __all__ = ["EXIT_CONFIG", "EXIT_JOURNAL", "EXIT_OK", "EXIT_REFUSED", "main", "register"]
 
@@ -37,249 +18,44 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_CONFIG = 2
 EXIT_JOURNAL = 3
-APPLY_HINT = "apply it: sudo systemctl reload chloe  (or restart chloe.service)"
 
 Handler = Callable[[argparse.Namespace], int]
 
-
-class _CommandError(Exception):
-    """A command stops with a message on stderr and an exit code."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _dirs(args: argparse.Namespace) -> tuple[Path, Path]:
-    config = args.config_dir or os.environ.get("CHLOE_CONFIG_DIR") or "config"
-    reports = args.reports_dir or os.environ.get("CHLOE_REPORTS_DIR") or "reports"
-    return Path(config), Path(reports)
+_HELP = {
+    "status": "the multi-asset panel and rollout progress",
+    "panel": "the panel, live: refreshes as fills arrive",
+    "enable": "enable an asset in the paper config (gated)",
+    "disable": "disable an asset in the paper config",
+    "risk": "the risk engine's figures",
+    "report": "write the self-contained HTML report",
+}
 
 
-def _config(config_dir: Path) -> ChloeConfig:
-    try:
-        return load_config(config_dir)
-    except ConfigError as exc:
-        raise _CommandError(EXIT_CONFIG, f"config rejected:\n{exc}") from None
+def _lazy(name: str) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        from engine_alpha.rollout.commands import run_command
+
+        return run_command(name, args)
+
+    return run
 
 
-def _bars(config: ChloeConfig, data: str | None) -> dict[str, list[Bar]]:
-    feed = config.paper.feed
-    return load_bars(Path(data or feed.data_dir), config.paper.activation_order, feed.timeframe)
-
-
-def _gather(args: argparse.Namespace) -> PanelData:
-    config_dir, reports_dir = _dirs(args)
-    config = _config(config_dir)
-    try:
-        return gather(config, reports_dir, _bars(config, getattr(args, "data", None)))
-    except JournalError as exc:
-        raise _CommandError(EXIT_JOURNAL, f"journal damaged, cannot read it:\n{exc}") from None
-
-
-def _json(data: Any) -> None:
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
-def _console() -> Console:
-    return Console(width=None if sys.stdout.isatty() else 200)
-
-
-def _cmd_status(args: argparse.Namespace) -> int:
-    from engine_alpha.dashboard.multi_asset_panel import panel_renderable
-
-    status = status_dict(_gather(args))
-    if args.json:
-        _json(status)
-    else:
-        _console().print(panel_renderable(status))
-    return EXIT_OK
-
-
-def _cmd_panel(args: argparse.Namespace) -> int:
-    from engine_alpha.dashboard.live_panel import LivePanel, run_live_panel
-
-    config_dir, reports_dir = _dirs(args)
-    _config(config_dir)
-    return run_live_panel(
-        LivePanel(config_dir, reports_dir), interval_s=args.interval, max_polls=args.polls
-    )
-
-
-def _risk_table(report: RiskReport) -> Table:
-    table = Table(title="Chloe risk engine")
-    cols = ["asset", "enabled", "mode", "cap USD", "edge bps", "open USD", "vol % now/base"]
-    cols += ["vol mult", "trades/day", "max DD %", "risk"]
-    for col in cols:
-        table.add_column(col, justify="left" if col in ("asset", "enabled", "mode") else "right")
-    for a in report.assets.values():
-        vol = a.volatility
-        mult = fmt_num(vol.multiplier) + (" (applied)" if a.applies_vol_multiplier else "")
-        table.add_row(
-            a.symbol,
-            "yes" if a.enabled else "no",
-            a.mode,
-            fmt_usd(a.per_trade_cap_usd),
-            fmt_num(a.edge_bps, 1),
-            fmt_usd(a.open_exposure_usd),
-            f"{fmt_num(vol.recent_pct, 3)}/{fmt_num(vol.baseline_pct, 3)}",
-            mult,
-            f"{fmt_num(a.expected_trades_per_day, 3)} ({a.expected_trades_source})",
-            fmt_num(a.max_drawdown_pct),
-            f"{a.risk_score:.2f} {a.risk_level}",
-        )
-    return table
-
-
-def _cmd_risk(args: argparse.Namespace) -> int:
-    report = _gather(args).risk
-    if args.json:
-        _json(report.as_dict())
-        return EXIT_OK
-    p = report.portfolio
-    console = _console()
-    console.print(_risk_table(report))
-    console.print(
-        f"portfolio ({', '.join(p.enabled_assets) or 'nothing enabled'}): weighted edge "
-        f"{fmt_num(p.weighted_edge_bps)} bps, expected {fmt_num(p.expected_trades_per_day, 2)} "
-        f"trades/day, exposure {fmt_usd(p.open_exposure_usd)} / "
-        f"{fmt_usd(p.max_portfolio_exposure_usd)} USD ({fmt_num(p.exposure_used_pct, 1)}%), "
-        f"max DD {fmt_num(p.max_drawdown_pct)}%, risk {p.risk_score:.2f} {p.risk_level}, "
-        + ("stable" if p.stable else "not stable: " + "; ".join(b.text() for b in p.blockers))
-    )
-    return EXIT_OK
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    from engine_alpha.dashboard.html_report import curves, heatmap, render_html, write_html
-
-    data = _gather(args)
-    path = Path(args.html)
-    write_html(path, render_html(status_dict(data), curves(data), heatmap(data)))
-    print(f"wrote {path}")
-    return EXIT_OK
-
-
-def _symbol(config: ChloeConfig, raw: str) -> str:
-    symbol = raw.upper()
-    if symbol not in config.profiler.assets:
-        known = ", ".join(sorted(config.profiler.assets))
-        raise _CommandError(EXIT_CONFIG, f"unknown symbol {raw!r} (known: {known})")
-    return symbol
-
-
-def _print_blockers(blockers: Sequence[Blocker]) -> None:
-    for blocker in blockers:
-        print(f"  - {blocker.text()}")
-
-
-def _edit(config_dir: Path, symbol: str, enabled: bool, mode: str | None) -> None:
-    try:
-        result = set_asset_state(config_dir, symbol, enabled=enabled, mode=mode)
-    except ConfigError as exc:
-        raise _CommandError(
-            EXIT_CONFIG, f"edit refused, the config would be invalid:\n{exc}"
-        ) from None
-    if result.reformatted:
-        print(f"note: {result.path} was rewritten with the standard 2-space JSON formatting")
-
-
-def _cmd_enable(args: argparse.Namespace) -> int:
-    config_dir, _ = _dirs(args)
-    config = _config(config_dir)
-    symbol = _symbol(config, args.symbol)
-    profile = config.profiler.assets[symbol]
-    entry = config.paper.enabled_assets.get(symbol)
-    if profile.tier == 3 or entry is None:
-        print(
-            f"refused: {symbol} is tier 3 (edge {profile.edge_bps} bps): research only, never "
-            "tradeable; --force does not override this",
-            file=sys.stderr,
-        )
-        return EXIT_REFUSED
-    mode = args.mode or entry.mode
-    if entry.enabled and mode == entry.mode:
-        print(f"{symbol} is already enabled ({mode}); nothing changed")
-        return EXIT_OK
-    if not entry.enabled:
-        data = _gather(args)
-        blockers = enable_blockers(config, data.rollout, symbol)
-        if blockers and not args.force:
-            print(f"refused: the gate for {symbol} is not met:", file=sys.stderr)
-            for b in blockers:
-                print(f"  - {b.text()}", file=sys.stderr)
-            print("enable anyway with --force (it is logged as forced_enable)", file=sys.stderr)
-            return EXIT_REFUSED
-        if blockers:
-            print(f"FORCED: enabling {symbol} although its gate is not met:")
-            _print_blockers(blockers)
-            if not structlog.is_configured():
-                configure_logging()
-            structlog.get_logger("chloe.ops").warning(
-                "forced_enable",
-                symbol=symbol,
-                mode=mode,
-                blockers=[b.code + (f":{b.symbol}" if b.symbol else "") for b in blockers],
-            )
-    _edit(config_dir, symbol, True, mode)
-    print(f"enabled {symbol} ({mode}) in {config_dir}; {APPLY_HINT}")
-    return EXIT_OK
-
-
-def _cmd_disable(args: argparse.Namespace) -> int:
-    config_dir, _ = _dirs(args)
-    config = _config(config_dir)
-    symbol = _symbol(config, args.symbol)
-    entry = config.paper.enabled_assets.get(symbol)
-    if entry is None or not entry.enabled:
-        print(f"{symbol} is not enabled; nothing changed")
-        return EXIT_OK
-    holds = _gather(args).history.asset(symbol).open_notional_usd > 0
-    _edit(config_dir, symbol, False, None)
-    print(f"disabled {symbol} in {config_dir}; {APPLY_HINT}")
-    if holds:
-        print(f"note: {symbol} holds an open position: it runs exit-only until it is flat")
-    return EXIT_OK
-
-
-def _add_dirs(parser: argparse.ArgumentParser, *, data: bool = True) -> None:
+def _add_dirs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config-dir", help="config directory (default: $CHLOE_CONFIG_DIR or ./config)"
     )
     parser.add_argument(
         "--reports-dir", help="reports directory (default: $CHLOE_REPORTS_DIR or ./reports)"
     )
-    if data:
-        parser.add_argument(
-            "--data", help="bar CSVs for realised volatility (default: feed.data_dir)"
-        )
-
-
-def _wrap(handler: Handler) -> Handler:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except _CommandError as exc:
-            print(f"chloe: {exc}", file=sys.stderr)
-            return exc.code
-
-    return run
+    parser.add_argument("--data", help="bar CSVs for realised volatility (default: feed.data_dir)")
 
 
 def register(sub: Any) -> None:
     """Add status, panel, enable, disable, risk and report to `chloe`'s subparsers."""
-    specs: Mapping[str, tuple[str, Handler]] = {
-        "status": ("the multi-asset panel and rollout progress", _cmd_status),
-        "panel": ("the panel, live: refreshes as fills arrive", _cmd_panel),
-        "enable": ("enable an asset in the paper config (gated)", _cmd_enable),
-        "disable": ("disable an asset in the paper config", _cmd_disable),
-        "risk": ("the risk engine's figures", _cmd_risk),
-        "report": ("write the self-contained HTML report", _cmd_report),
-    }
-    for name, (help_text, handler) in specs.items():
+    for name, help_text in _HELP.items():
         parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text)
         _add_dirs(parser)
-        parser.set_defaults(handler=_wrap(handler))
+        parser.set_defaults(handler=_lazy(name))
         if name in ("status", "risk"):
             parser.add_argument("--json", action="store_true", help="print JSON")
         elif name in ("enable", "disable"):
