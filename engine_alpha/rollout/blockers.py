@@ -11,10 +11,10 @@ __all__ = ["Blocker", "dedupe"]
 _WORDS = {
     "trades_below_min": "closed trades {value}, needs >= {threshold}",
     "tier1_trades_below_min": "closed trades {value}, phase 2.2 needs >= {threshold}",
-    "pf_below_min": "PF {value}, needs > {threshold} (or no losses and a win)",
+    "pf_below_min": "PF {value}{paren}, needs > {threshold} (or no losses and a win)",
     "drawdown_above_max": "max drawdown {value}%, needs < {threshold}%",
     "critical_errors": "{value} error events recorded, needs 0",
-    "distribution_mismatch": "signal distribution does not match the profile ({detail})",
+    "distribution_mismatch": "signal distribution does not match the profile{paren}",
     "monitoring_too_short": "monitored {value} days, needs >= {threshold} days or enough trades",
     "previous_not_enabled": "is not enabled yet (assets go in activation order)",
     "tier3_research_only": "is tier 3: research only, never tradeable",
@@ -49,7 +49,10 @@ class Blocker:
         """One line for a person: `ETHUSDT pf_below_min: PF 0.48, needs > 0.90 (...)`."""
         template = _WORDS.get(self.code, "{detail}")
         words = template.format(
-            value=_fmt(self.value), threshold=_fmt(self.threshold), detail=self.detail
+            value=_fmt(self.value),
+            threshold=_fmt(self.threshold),
+            detail=self.detail,
+            paren=f" ({self.detail})" if self.detail else "",
         )
         who = f"{self.symbol} " if self.symbol else "portfolio "
         return f"{who}{self.code}: {words}"

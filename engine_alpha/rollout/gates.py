@@ -129,7 +129,8 @@ def _core_blockers(
     if stats.trades < min_trades:
         out.append(Blocker(code, symbol, stats.trades, min_trades))
     if not passes_pf_gate(stats, crit.min_pf_for_activation):
-        out.append(Blocker("pf_below_min", symbol, stats.pf, crit.min_pf_for_activation))
+        counts = f"{stats.wins} wins, {stats.losses} losses"
+        out.append(Blocker("pf_below_min", symbol, stats.pf, crit.min_pf_for_activation, counts))
     if not stats.max_drawdown_pct < max_dd_pct:
         out.append(Blocker("drawdown_above_max", symbol, stats.max_drawdown_pct, max_dd_pct))
     return out
@@ -220,7 +221,10 @@ def _phase_2_2(
                 )
             )
         if not passes_pf_gate(stats, crit.min_pf_for_activation):
-            failing.append(Blocker("pf_below_min", symbol, stats.pf, crit.min_pf_for_activation))
+            counts = f"{stats.wins} wins, {stats.losses} losses"
+            failing.append(
+                Blocker("pf_below_min", symbol, stats.pf, crit.min_pf_for_activation, counts)
+            )
     if portfolio_blockers is None:
         failing.append(Blocker("portfolio_risk_unknown"))
     else:
