@@ -1,7 +1,8 @@
 """`chloe report --html PATH`: one self-contained page (inline CSS and SVG, no script, no network).
 
 It shows the panel table (the cells `chloe status` prints, from the same status dict), equity and
-drawdown curves per asset and for the portfolio, and the regime x bucket heat map of taken trades.
+drawdown curves per asset and for the portfolio, the regime x bucket heat map of taken trades,
+and the research section when `chloe research` has run (`research/html.py`).
 The status dict is embedded as JSON (`<script type="application/json" id="chloe-status">`).
 """
 
@@ -141,7 +142,7 @@ def _table(status: Mapping[str, Any]) -> str:
         cls = "tier3" if row["tier"] == 3 else ("stable" if row["stable"] else "")
         rows.append(_row(table_cells(row), cls, symbol))
     rows.append(_row(portfolio_cells(status["portfolio"]), "portfolio", "PORTFOLIO"))
-    return f'<table class="panel"><tr>{head}</tr>{"".join(rows)}</table>'
+    return f'<table class="panel" id="panel"><tr>{head}</tr>{"".join(rows)}</table>'
 
 
 def _rollout(status: Mapping[str, Any]) -> str:
@@ -178,8 +179,9 @@ def render_html(
     status: Mapping[str, Any],
     all_curves: Mapping[str, Curve],
     heat: tuple[list[list[int]], list[list[float | None]]],
+    research_html: str = "",
 ) -> str:
-    """The whole page as one string."""
+    """The whole page as one string; `research_html` (research/html.py) goes at the end."""
     embedded = orjson.dumps(status).decode().replace("</", "<\\/")
     as_of = fmt_ts(status["as_of_bar_ts"])
     return (
@@ -193,7 +195,7 @@ def render_html(
         "<h2>Taken trades: regime x confidence bucket</h2>"
         '<p class="muted">Number = trades taken; colour = mean net PnL (bps) of the closed ones '
         "(green wins, red loses, grey none closed).</p>"
-        f"{heatmap_svg(REGIMES, heat[0], heat[1])}"
+        f"{heatmap_svg(REGIMES, heat[0], heat[1])}{research_html}"
         f'<script type="application/json" id="chloe-status">{embedded}</script>'
         "</body></html>\n"
     )

@@ -19,6 +19,7 @@ import pytest
 
 from engine_alpha.cli_ops import EXIT_OK, main
 from engine_alpha.dashboard.multi_asset_panel import portfolio_cells, table_cells
+from tests.conftest import SAMPLE_DATA
 from tests.dashboard.conftest import Replay
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
@@ -42,7 +43,7 @@ def _browser(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 class _Page(HTMLParser):
-    """Collects the panel rows (by data-symbol), the curves and the embedded status JSON."""
+    """Collects the panel rows (by data-symbol), research rows, curves and the status JSON."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,10 +53,16 @@ class _Page(HTMLParser):
         self._row: str | None = None
         self._cell: list[str] | None = None
         self._in_status = False
+        self._in_panel = False
+        self.research_rows: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        if tag == "tr" and a.get("data-symbol"):
+        if tag == "table":
+            self._in_panel = a.get("id") == "panel"
+        if tag == "tr" and a.get("data-symbol") and not self._in_panel:
+            self.research_rows.append(a["data-symbol"] or "")
+        elif tag == "tr" and a.get("data-symbol"):
             self._row = a["data-symbol"]
             self.rows[self._row] = []
         elif tag == "td" and self._row is not None:
@@ -73,6 +80,8 @@ class _Page(HTMLParser):
             self._row = None
         elif tag == "script":
             self._in_status = False
+        elif tag == "table":
+            self._in_panel = False
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
@@ -148,3 +157,23 @@ def test_the_report_of_empty_reports_renders_too(
     dumped = _browser(tmp_path, "--dump-dom", out.as_uri())
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     _assert_numbers_match(_parse(dumped.stdout), status)
+
+
+def test_the_research_section_is_included_when_research_has_run(
+    capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
+) -> None:
+    from engine_alpha.research.cli import main as research_main
+
+    reports = tmp_path / "reports"
+    data = str(SAMPLE_DATA)
+    dirs = ["--config-dir", str(config_dir), "--reports-dir", str(reports)]
+    assert research_main(["--assets", "ETHUSDT", "BTCUSDT", "--data", data, *dirs]) == 0
+    capsys.readouterr()
+    out = tmp_path / "report.html"
+    status = _report_and_status(capsys, config_dir, reports, out)
+    page = _parse(out.read_text())
+    assert page.research_rows == ["ETHUSDT", "BTCUSDT"]
+    _assert_numbers_match(page, status)
+    without = tmp_path / "empty.html"
+    _report_and_status(capsys, config_dir, tmp_path / "no-reports", without)
+    assert "No research yet" in without.read_text()
