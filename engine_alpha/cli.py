@@ -80,17 +80,24 @@ def build_parser() -> argparse.ArgumentParser:
     from engine_alpha.research.cli import register as register_research
 
     register_research(sub)
+
+    from engine_alpha.cli_ops import register as register_ops
+
+    register_ops(sub)
     return parser
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from engine_alpha.rollout.events import EVENTS_FILE
     from engine_alpha.service import RunOptions, run_daemon
     from engine_alpha.summary import ProgressBar, print_summary
 
-    configure_logging(level=args.log_level)
+    reports_dir = _dir_option(args.reports_dir, "CHLOE_REPORTS_DIR", "reports")
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(level=args.log_level, events_path=reports_dir / EVENTS_FILE)
     options = RunOptions(
         config_dir=_dir_option(args.config_dir, "CHLOE_CONFIG_DIR", "config"),
-        reports_dir=_dir_option(args.reports_dir, "CHLOE_REPORTS_DIR", "reports"),
+        reports_dir=reports_dir,
         replay=args.replay,
         data_dir=Path(args.data) if args.data else None,
         speed=args.speed,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,8 +23,14 @@ def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) ->
     return event_dict
 
 
-def configure_logging(*, level: str = "info", json: bool | None = None) -> None:
-    """Configure structlog once per process; `json=None` picks JSON unless stdout is a TTY."""
+def configure_logging(
+    *, level: str = "info", json: bool | None = None, events_path: Path | None = None
+) -> None:
+    """Configure structlog once per process; `json=None` picks JSON unless stdout is a TTY.
+
+    With `events_path`, error and critical events are also appended there (the rollout gates
+    count them per asset).
+    """
     use_json = not sys.stdout.isatty() if json is None else json
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -31,6 +38,10 @@ def configure_logging(*, level: str = "info", json: bool | None = None) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
     ]
+    if events_path is not None:
+        from engine_alpha.rollout.events import EventFileSink
+
+        processors.append(EventFileSink(events_path))
     if use_json:
         processors.append(structlog.processors.JSONRenderer(serializer=orjson.dumps))
         factory: Any = structlog.BytesLoggerFactory(sys.stdout.buffer)

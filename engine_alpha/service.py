@@ -35,6 +35,7 @@ from engine_alpha.market.exchange_errors import FeedError
 from engine_alpha.market.replay import ReplayFeed
 from engine_alpha.market.rules import MarketRulesError, load_market_rules
 from engine_alpha.reports import PF_FILE, SIGNALS_FILE, STATUS_FILE, TRADES_FILE, report_inputs
+from engine_alpha.rollout.startup import unmet_gates
 from engine_alpha.runner import Feed, Runner, RunStats, TradingWindow
 from engine_alpha.sd_notify import SdNotifier
 from engine_alpha.signals.model import WARMUP_BARS
@@ -356,6 +357,13 @@ def run_daemon(
         log.critical("journal_damaged", problem=str(exc))
         print(f"chloe: journal damaged, refusing to start:\n{exc}", file=sys.stderr)
         return EXIT_JOURNAL_DAMAGED, None
+    for symbol, blockers in unmet_gates(config, daemon.reports_dir).items():
+        log.warning(
+            "gate_unmet_at_start",
+            symbol=symbol,
+            blockers=[f"{b.code}:{b.symbol}" for b in blockers],
+            note="enabled in the config, which is the operator's last word: it runs",
+        )
     try:
         asyncio.run(daemon.run(on_progress))
     except JournalWriteError as exc:
