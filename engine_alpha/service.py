@@ -26,8 +26,8 @@ from engine_alpha.config.config_loader import ChloeConfig, ConfigError, load_con
 from engine_alpha.execution.book import Book
 from engine_alpha.execution.plans import build_plans, filter_rules, run_symbols
 from engine_alpha.execution.trader import Trader
-from engine_alpha.ledger.journal import Journal, JournalError, JournalWriteError
-from engine_alpha.ledger.metrics import summarize
+from engine_alpha.ledger.checkpoint import EVERY_S_LIVE, Checkpointer, recover
+from engine_alpha.ledger.journal import JournalError, JournalWriteError
 from engine_alpha.ledger.pf_report import report_from_book, write_report_atomic
 from engine_alpha.ledger.signal_log import SignalLog
 from engine_alpha.market.bars import BarTime
@@ -86,8 +86,17 @@ class Daemon:
         self.notifier = SdNotifier.from_env()
         self.reports_dir = options.reports_dir
         self.reports_dir.mkdir(parents=True, exist_ok=True)
-        self.book = Book()
-        self.journal, _, warning = Journal.open(self.reports_dir / TRADES_FILE, self.book.apply)
+        equity = report_inputs(config)
+        self.book = Book(equity["starting_equity_usd"], equity["asset_equity_usd"])
+        # Recovery from the journal, via its checkpoint when that matches (ledger/checkpoint.py).
+        recovery = recover(self.reports_dir / TRADES_FILE, self.book)
+        self.journal, warning = recovery.journal, recovery.torn_warning
+        if recovery.checkpoint_problem is not None:
+            self.log.warning(
+                "checkpoint_ignored",
+                path=str(self.journal.path),
+                reason=recovery.checkpoint_problem,
+            )
         if warning is not None:
             self.log.warning(
                 "journal_torn_line_quarantined", path=str(self.journal.path), detail=warning
@@ -107,6 +116,15 @@ class Daemon:
             wall_clock=utc_now_iso,
         )
         self.live = not options.replay and config.paper.feed.source == "ccxt"
+        self.checkpoints = Checkpointer(
+            self.journal,
+            self.book,
+            saved_lines=recovery.resumed_lines,
+            clock=time.monotonic,
+            every_s=EVERY_S_LIVE if self.live else None,
+        )
+        if (problem := self.checkpoints.save_if_due()) is not None:  # a long full recovery
+            self.log.warning("checkpoint_not_saved", reason=problem)
         self.runner = Runner(
             feed=_NoFeed(),
             trader=self.trader,
@@ -129,6 +147,7 @@ class Daemon:
         self.log.info(
             "recovered",
             journal_lines=self.book.lines,
+            from_checkpoint_lines=recovery.resumed_lines,
             open_positions=sorted(self.book.positions),
             resume_after_ms=self.book.last_bar_ts,
         )
@@ -211,6 +230,8 @@ class Daemon:
             self.write_report()
         if self.live or now - self._last_status >= REPORT_INTERVAL_S:
             self.write_status()
+        if (problem := self.checkpoints.save_if_due()) is not None:
+            self.log.warning("checkpoint_not_saved", reason=problem)
 
     def status_line(self) -> str:
         """One line for systemd's STATUS=."""
@@ -330,6 +351,8 @@ class Daemon:
             self.trader.commit()
             self.write_report()
             self.write_status()
+            if (problem := self.checkpoints.save()) is not None:
+                self.log.warning("checkpoint_not_saved", reason=problem)
             self.trader.signal_log.close()
             self.journal.close()
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -370,9 +393,7 @@ def run_daemon(
         log.critical("journal_write_failed", path=str(exc.path), error=str(exc))
         print(f"chloe: journal write failed, stopping: {exc}", file=sys.stderr)
         return EXIT_JOURNAL_WRITE, daemon
-    portfolio = summarize(
-        daemon.book.portfolio_pnls, config.paper.position_limits.starting_equity_usd
-    )
+    portfolio = daemon.book.portfolio_stats(config.paper.position_limits.starting_equity_usd)
     log.info(
         "stopped",
         fills=daemon.trader.fills_acked,

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine_alpha.ledger.metrics import summarize
 from engine_alpha.runner import RunStats
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ def print_summary(daemon: Daemon, console: Console | None = None) -> None:
             if symbol in paper.enabled_assets
             else 0.0
         )
-        stats = summarize(book.closed_pnls.get(symbol, []), equity or 1.0)
+        stats = book.asset_stats(symbol, equity or 1.0)
         mode = plan.mode if plan.trades else plan.idle_reason
         table.add_row(
             symbol,
@@ -61,7 +60,7 @@ def print_summary(daemon: Daemon, console: Console | None = None) -> None:
             f"{stats.net_pnl_usd:.2f}",
             "yes" if symbol in book.positions else "",
         )
-    total = summarize(book.portfolio_pnls, paper.position_limits.starting_equity_usd)
+    total = book.portfolio_stats(paper.position_limits.starting_equity_usd)
     table.add_row(
         "PORTFOLIO",
         "",

@@ -3,25 +3,30 @@
 Append-only, one fill per line, group commit (one write + fsync per `commit`). At open every
 line is validated, `seq` must run 1, 2, 3, ..., `fill_id`s must be unique and every close must
 close the open trade of its symbol. A torn last line is moved to `<journal>.quarantine`; damage
-anywhere else raises JournalError and the daemon refuses to start.
+anywhere else raises JournalError and the daemon refuses to start. A checkpoint whose SHA-256
+matches the journal's first bytes (`Resume`, `ledger/checkpoint.py`) stands in for reading them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import orjson
 from pydantic import ValidationError
 
 from engine_alpha.ledger.records import FillLine
+
+if TYPE_CHECKING:
+    from hashlib import _Hash as Hash
 
 __all__ = [
     "QUARANTINE_SUFFIX",
@@ -29,8 +34,11 @@ __all__ = [
     "Journal",
     "JournalBusyError",
     "JournalError",
+    "JournalFacts",
     "JournalReport",
+    "JournalSnapshot",
     "JournalWriteError",
+    "Resume",
     "read_journal",
     "verify_journal",
 ]
@@ -39,6 +47,8 @@ FillDict = dict[str, Any]
 OnLine = Callable[[FillDict], object]
 QUARANTINE_SUFFIX = ".quarantine"
 _MAX_PROBLEMS = 100
+_HASH_CHUNK = 1 << 20
+_T = TypeVar("_T")
 
 
 class JournalError(Exception):
@@ -146,49 +156,90 @@ def _validate_slow(raw: bytes) -> FillDict | str:
 
 
 class _Sequence:
-    """What must hold across lines: seq runs 1, 2, 3; fill_ids unique; closes match opens."""
+    """What must hold across lines: seq runs 1, 2, 3; ids in the daemon's form; closes match opens.
 
-    __slots__ = ("closed_trades", "fill_ids", "next_seq", "open_trades")
+    `fill_id`s are unique by construction, not by a set of every id seen: an open's `trade_id`
+    is `{symbol}-{bar_ts}` with `bar_ts` >= 0 and later than the symbol's previous open, its
+    `fill_id` is `{trade_id}-open`, and a close's is `{trade_id}-close` of the symbol's open
+    trade. A digit-only suffix after the last `-` makes the `trade_id` name one (symbol, bar_ts),
+    so two opens never share one, and a trade closes at most once.
+    """
+
+    __slots__ = ("closed_trades", "last_open_bar_ts", "next_seq", "open_trades")
 
     def __init__(self) -> None:
         self.next_seq = 1
-        self.fill_ids: set[str] = set()
         self.open_trades: dict[str, str] = {}
+        self.last_open_bar_ts: dict[str, int] = {}
         self.closed_trades = 0
 
     def admit(self, line: FillDict) -> str | None:
         """Take `line` as the next one, or return why it cannot follow (state then unchanged)."""
-        seq, fill_id, symbol, trade_id = (
-            line["seq"],
-            line["fill_id"],
-            line["symbol"],
-            line["trade_id"],
-        )
+        seq, symbol = line["seq"], line["symbol"]
         if seq != self.next_seq:
             return f"seq {seq} where {self.next_seq} was expected"
-        if fill_id in self.fill_ids:
-            return f"duplicate fill_id {fill_id!r}"
-        held = self.open_trades.get(symbol)
         if line["action"] == "open":
-            if held is not None:
-                return f"opens trade {trade_id!r} while {symbol} still holds {held!r}"
-            self.open_trades[symbol] = trade_id
+            problem = self._open_problem(line, symbol)
+            if problem is not None:
+                return problem
+            self.open_trades[symbol] = line["trade_id"]
+            self.last_open_bar_ts[symbol] = line["bar_ts"]
         else:
-            if held != trade_id:
-                return f"closes trade {trade_id!r} but the open {symbol} trade is {held!r}"
+            problem = self._close_problem(line, symbol)
+            if problem is not None:
+                return problem
             del self.open_trades[symbol]
             self.closed_trades += 1
-        self.fill_ids.add(fill_id)
         self.next_seq = seq + 1
+        return None
+
+    def _open_problem(self, line: FillDict, symbol: str) -> str | None:
+        trade_id, fill_id, bar_ts = line["trade_id"], line["fill_id"], line["bar_ts"]
+        held = self.open_trades.get(symbol)
+        if held is not None:
+            if held == trade_id:
+                return f"duplicate fill_id {fill_id!r}: trade {trade_id!r} is already open"
+            return f"opens trade {trade_id!r} while {symbol} still holds {held!r}"
+        if bar_ts < 0 or trade_id != f"{symbol}-{bar_ts}":
+            return f"trade_id {trade_id!r} of an open is not '{symbol}-<bar_ts>' (bar_ts >= 0)"
+        if fill_id != f"{trade_id}-open":
+            return f"fill_id {fill_id!r} of an open is not '{trade_id}-open'"
+        return self._order_problem(line, symbol)
+
+    def _order_problem(self, line: FillDict, symbol: str) -> str | None:
+        """A symbol's opens have strictly increasing bar_ts: its trade_ids never repeat."""
+        last = self.last_open_bar_ts.get(symbol)
+        if last is None or line["bar_ts"] > last:
+            return None
+        trade_id = line["trade_id"]
+        if line["bar_ts"] == last:
+            return f"duplicate fill_id {line['fill_id']!r}: trade {trade_id!r} was opened before"
+        return f"opens trade {trade_id!r} before {symbol}'s previous open at bar_ts {last}"
+
+    def _close_problem(self, line: FillDict, symbol: str) -> str | None:
+        trade_id, fill_id = line["trade_id"], line["fill_id"]
+        held = self.open_trades.get(symbol)
+        last = self.last_open_bar_ts.get(symbol)
+        closed_before = held != trade_id and last is not None and trade_id == f"{symbol}-{last}"
+        if closed_before and fill_id in (f"{trade_id}-open", f"{trade_id}-close"):
+            return f"duplicate fill_id {fill_id!r}: trade {trade_id!r} was closed before"
+        if held != trade_id:
+            return f"closes trade {trade_id!r} but the open {symbol} trade is {held!r}"
+        if fill_id == f"{trade_id}-open":
+            return f"duplicate fill_id {fill_id!r}: it is the open of trade {trade_id!r}"
+        if fill_id != f"{trade_id}-close":
+            return f"fill_id {fill_id!r} of a close is not '{trade_id}-close'"
         return None
 
     def resync(self, line: FillDict) -> None:
         """Take a line that broke the rules anyway, so one problem is not reported on every line."""
         self.next_seq = line["seq"] + 1
-        self.fill_ids.add(line["fill_id"])
+        symbol = line["symbol"]
         if line["action"] == "open":
-            self.open_trades[line["symbol"]] = line["trade_id"]
-        elif self.open_trades.pop(line["symbol"], None) is not None:
+            self.open_trades[symbol] = line["trade_id"]
+            if type(line["bar_ts"]) is int:
+                self.last_open_bar_ts[symbol] = line["bar_ts"]
+        elif self.open_trades.pop(symbol, None) is not None:
             self.closed_trades += 1
 
     def skip(self, parsed: object) -> None:
@@ -198,15 +249,66 @@ class _Sequence:
             with contextlib.suppress(KeyError, TypeError):
                 self.resync(parsed)
 
-    def forget(self, line: FillDict) -> None:
-        """Undo `admit` of the most recent line (for a rejected append batch)."""
-        self.next_seq = line["seq"]
-        self.fill_ids.discard(line["fill_id"])
-        if line["action"] == "open":
-            del self.open_trades[line["symbol"]]
-        else:
-            self.open_trades[line["symbol"]] = line["trade_id"]
-            self.closed_trades -= 1
+    def copy(self) -> _Sequence:
+        """An independent copy (a few small dicts: one entry per symbol)."""
+        other = _Sequence()
+        other.next_seq = self.next_seq
+        other.open_trades = dict(self.open_trades)
+        other.last_open_bar_ts = dict(self.last_open_bar_ts)
+        other.closed_trades = self.closed_trades
+        return other
+
+    def facts(self) -> JournalFacts:
+        """What the lines so far say, for a cached fold state to be checked against."""
+        return JournalFacts(self.next_seq - 1, dict(self.open_trades), self.closed_trades)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state as plain JSON values (a checkpoint keeps it)."""
+        return {
+            "next_seq": self.next_seq,
+            "open_trades": dict(self.open_trades),
+            "last_open_bar_ts": dict(self.last_open_bar_ts),
+            "closed_trades": self.closed_trades,
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: Any) -> _Sequence:
+        """The state `snapshot` saved; ValueError when it is malformed or contradicts itself."""
+        state = cls()
+        try:
+            state.next_seq = _typed(data["next_seq"], int)
+            state.closed_trades = _typed(data["closed_trades"], int)
+            state.open_trades = _str_map(data["open_trades"], str)
+            state.last_open_bar_ts = _str_map(data["last_open_bar_ts"], int)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"sequence state malformed: {exc!r}") from None
+        if state.next_seq < 1 or state.closed_trades < 0:
+            raise ValueError("sequence state: next_seq or closed_trades out of range")
+        for symbol, trade_id in state.open_trades.items():
+            if trade_id != f"{symbol}-{state.last_open_bar_ts.get(symbol)}":
+                raise ValueError(f"sequence state: open trade {trade_id!r} is not {symbol}'s last")
+        return state
+
+
+def _typed(value: Any, kind: type[_T]) -> _T:
+    if type(value) is not kind:
+        raise TypeError(f"{value!r} is not {kind.__name__}")
+    return value
+
+
+def _str_map(value: Any, kind: type[_T]) -> dict[str, _T]:
+    if type(value) is not dict:
+        raise TypeError(f"{value!r} is not an object")
+    return {_typed(k, str): _typed(v, kind) for k, v in value.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFacts:
+    """What a journal's lines say about trades: a cached fold state must agree with it."""
+
+    lines: int
+    open_trades: dict[str, str]
+    closed_trades: int
 
 
 @dataclass(slots=True)
@@ -227,6 +329,7 @@ class _Scan:
     state: _Sequence = field(default_factory=_Sequence)
     lines: int = 0
     fills: int = 0
+    end: int = 0
     tail: _Tail | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -237,14 +340,28 @@ class _Scan:
             self.problems.append(f"line {line_no}: {text}")
 
 
-def _scan(path: Path, on_line: OnLine | None, *, collect: bool) -> _Scan:
-    """Read and check every line up to the size the file had when reading began."""
-    scan = _Scan(path)
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """Where a scan begins: byte offset and line count of a verified prefix, and its state."""
+
+    offset: int
+    lines: int
+    state: _Sequence
+
+
+def _scan(
+    path: Path, on_line: OnLine | None, *, collect: bool, start: _Start | None = None
+) -> _Scan:
+    """Read and check every line (after `start`) up to the size the file had when reading began."""
+    scan = _Scan(path) if start is None else _Scan(path, start.state.copy())
     admit = scan.state.admit
     loads = orjson.loads
     with path.open("rb") as f:
         size = os.fstat(f.fileno()).st_size
         offset = line_no = fills = 0
+        if start is not None:
+            offset, line_no = f.seek(start.offset), start.lines
+            fills = line_no
         for raw in f:
             if offset >= size:
                 break
@@ -276,6 +393,7 @@ def _scan(path: Path, on_line: OnLine | None, *, collect: bool) -> _Scan:
                     on_line(line)
             offset = end
     scan.lines, scan.fills = line_no, fills
+    scan.end = scan.tail.offset if scan.tail is not None else offset
     return scan
 
 
@@ -377,31 +495,113 @@ def _open_locked(path: Path) -> int:
     return fd
 
 
+def _hash_range(fd: int, hasher: Hash, start: int, end: int) -> None:
+    """Feed bytes [start, end) of the file to `hasher` (reads into one reused buffer)."""
+    buffer = memoryview(bytearray(min(_HASH_CHUNK, max(end - start, 0))))
+    offset = start
+    while offset < end:
+        read = os.preadv(fd, [buffer[: end - offset]], offset)
+        if read == 0:
+            raise OSError(f"unexpected end of file at byte {offset} of {end}")
+        hasher.update(buffer[:read])
+        offset += read
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSnapshot:
+    """The committed journal at a line boundary: what a checkpoint binds its cached state to."""
+
+    offset: int
+    lines: int
+    sha256: str
+    sequence: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """A cached state of the journal's first `snapshot.offset` bytes (`ledger/checkpoint.py`).
+
+    `restore` puts the folded state (the book) back, checked against the cached sequence's
+    facts; it raises ValueError, changing nothing, when the two disagree or the state is bad.
+    """
+
+    snapshot: JournalSnapshot
+    restore: Callable[[JournalFacts], None]
+
+
+def _resume(fd: int, resume: Resume) -> tuple[_Start, Hash] | str:
+    """Verify the cached prefix against the file and restore it, or say why it cannot be used."""
+    snap = resume.snapshot
+    size = os.fstat(fd).st_size
+    if size < snap.offset:
+        return f"the journal has {size} bytes, fewer than the {snap.offset} it covers"
+    try:
+        state = _Sequence.from_snapshot(snap.sequence)
+    except (ValueError, TypeError, KeyError) as exc:
+        return f"its sequence state is unusable: {exc}"
+    if state.next_seq - 1 != snap.lines:
+        return f"it covers {snap.lines} lines but its next seq is {state.next_seq}"
+    hasher = hashlib.sha256()
+    _hash_range(fd, hasher, 0, snap.offset)
+    if hasher.hexdigest() != snap.sha256:
+        return f"the journal's first {snap.offset} bytes are not the ones it was made from"
+    try:
+        resume.restore(state.facts())
+    except (ValueError, TypeError, KeyError) as exc:  # restore changes nothing when it raises
+        return f"its state is inconsistent: {exc}"
+    return _Start(snap.offset, snap.lines, state), hasher
+
+
 class Journal:
-    """The open journal: `append` buffers validated lines, `commit` writes them with one fsync."""
+    """The open journal: `append` buffers validated lines, `commit` writes them with one fsync.
 
-    __slots__ = ("_buffer", "_failed", "_fd", "_state", "path")
+    It keeps the SHA-256 of the committed bytes as they grow, so `snapshot` (what a checkpoint
+    records) costs no read of the file.
+    """
 
-    def __init__(self, path: Path, fd: int, state: _Sequence) -> None:
+    __slots__ = (
+        "_buffer",
+        "_failed",
+        "_fd",
+        "_sha256",
+        "_size",
+        "_state",
+        "path",
+        "resume_problem",
+        "resumed_lines",
+    )
+
+    def __init__(self, path: Path, fd: int, state: _Sequence, sha256: Hash, size: int) -> None:
         self.path = path
         self._fd: int | None = fd
         self._state = state
+        self._sha256 = sha256
+        self._size = size
         self._buffer: list[bytes] = []
         self._failed: JournalWriteError | None = None
+        self.resumed_lines = 0
+        self.resume_problem: str | None = None
 
     @classmethod
     def open(
-        cls, path: Path, on_line: OnLine | None = None
+        cls, path: Path, on_line: OnLine | None = None, *, resume: Resume | None = None
     ) -> tuple[Journal, list[FillDict], str | None]:
         """Lock, check and open for appending: (journal, lines, warning if a torn line was moved).
 
         With `on_line` each line goes there instead of into the list (big journals: no copy).
+        With `resume` (a checkpoint) whose bytes match the journal's start, its state is
+        restored and only the lines after it are read: `resumed_lines` says how many it
+        covered; otherwise `resume_problem` says why it was not used and every line is read.
 
         """
         fd = _open_locked(path)
         try:
             lines: list[FillDict] = []
-            scan = _scan(path, on_line if on_line is not None else lines.append, collect=False)
+            sink = on_line if on_line is not None else lines.append
+            resumed = _resume(fd, resume) if resume is not None else None
+            start, sha256 = resumed if isinstance(resumed, tuple) else (None, hashlib.sha256())
+            scan = _scan(path, sink, collect=False, start=start)
+            _hash_range(fd, sha256, start.offset if start is not None else 0, scan.end)
             warning = _quarantine(path, fd, scan.tail) if scan.tail is not None else None
         except OSError as exc:
             os.close(fd)
@@ -409,7 +609,10 @@ class Journal:
         except BaseException:
             os.close(fd)
             raise
-        return cls(path, fd, scan.state), lines, warning
+        journal = cls(path, fd, scan.state, sha256, scan.end)
+        journal.resumed_lines = start.lines if start is not None else 0
+        journal.resume_problem = resumed if isinstance(resumed, str) else None
+        return journal, lines, warning
 
     @property
     def next_seq(self) -> int:
@@ -421,9 +624,21 @@ class Journal:
         """Lines appended and not yet committed."""
         return len(self._buffer)
 
+    def snapshot(self) -> JournalSnapshot:
+        """Size, line count, SHA-256 and sequence state of the committed lines (none pending)."""
+        if self._buffer:
+            raise ValueError(f"{self.path}: {len(self._buffer)} appended lines are not committed")
+        return JournalSnapshot(
+            offset=self._size,
+            lines=self._state.next_seq - 1,
+            sha256=self._sha256.hexdigest(),
+            sequence=self._state.snapshot(),
+        )
+
     def append(self, lines: Iterable[Mapping[str, Any]]) -> None:
         """Validate and buffer fill lines; a bad line raises ValueError and buffers none of them."""
         self._usable()
+        before = self._state.copy()
         admitted: list[FillDict] = []
         try:
             for given in lines:
@@ -435,8 +650,7 @@ class Journal:
                     )
                 admitted.append(line)
         except ValueError:
-            for line in reversed(admitted):
-                self._state.forget(line)
+            self._state = before
             raise
         self._buffer.extend(orjson.dumps(line) + b"\n" for line in admitted)
 
@@ -459,6 +673,8 @@ class Journal:
                 os.fsync(fd)
             self._failed = JournalWriteError(self.path, exc)
             raise self._failed from exc
+        self._sha256.update(data)
+        self._size += len(data)
         self._buffer.clear()
         return count
 

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Protocol
 import orjson
 
 from engine_alpha.ledger.journal import read_journal
-from engine_alpha.ledger.metrics import left_sum, summarize
+from engine_alpha.ledger.metrics import TradeStats, left_sum, summarize
 from engine_alpha.ledger.records import FillLine
 
 __all__ = [
@@ -52,14 +52,17 @@ class OpenPositionView(Protocol):
 
 
 class BookView(Protocol):
-    """The state a report is made of, folded from journal lines in order."""
+    """The state a report is made of, folded from journal lines in order.
+
+    Stats are `summarize` of the closed trades' net PnL in exit order, drawdown against the
+    given starting equity: the daemon's Book keeps running accumulators, LedgerFold lists.
+    """
 
     @property
-    def closed_pnls(self) -> Mapping[str, Sequence[float]]: ...
-    @property
-    def portfolio_pnls(self) -> Sequence[float]: ...
-    @property
     def positions(self) -> Mapping[str, OpenPositionView]: ...
+    def closed_symbols(self) -> Iterable[str]: ...
+    def asset_stats(self, symbol: str, starting_equity_usd: float) -> TradeStats: ...
+    def portfolio_stats(self, starting_equity_usd: float) -> TradeStats: ...
     def daily_used_usd(self, symbol: str, bar_ts: int) -> float: ...
 
 
@@ -73,7 +76,11 @@ class _OpenPosition(NamedTuple):
 
 
 class LedgerFold:
-    """A BookView built from journal lines alone: the recomputation side of the check."""
+    """A BookView built from journal lines alone: the recomputation side of the check.
+
+    Deliberately the plain way (lists of PnLs, `summarize` at each report), so that it checks
+    the daemon's Book and its accumulators rather than sharing their code.
+    """
 
     __slots__ = ("_daily", "closed_pnls", "portfolio_pnls", "positions")
 
@@ -106,6 +113,18 @@ class LedgerFold:
         """Notional of the positions `symbol` opened on the UTC day of `bar_ts`."""
         return self._daily.get((symbol, bar_ts // DAY_MS), 0.0)
 
+    def closed_symbols(self) -> list[str]:
+        """Symbols with at least one closed trade."""
+        return list(self.closed_pnls)
+
+    def asset_stats(self, symbol: str, starting_equity_usd: float) -> TradeStats:
+        """`summarize` of `symbol`'s closed-trade PnLs."""
+        return summarize(self.closed_pnls.get(symbol, ()), starting_equity_usd)
+
+    def portfolio_stats(self, starting_equity_usd: float) -> TradeStats:
+        """`summarize` of all closed-trade PnLs."""
+        return summarize(self.portfolio_pnls, starting_equity_usd)
+
 
 def _position_block(position: OpenPositionView | None) -> dict[str, Any] | None:
     if position is None:
@@ -134,17 +153,17 @@ def report_from_book(
     Asset drawdown uses `asset_equity_usd` (its daily cap), else the portfolio's equity.
 
     """
-    extra = sorted((set(book.closed_pnls) | set(book.positions)) - set(symbols))
+    extra = sorted((set(book.closed_symbols()) | set(book.positions)) - set(symbols))
     assets: dict[str, Any] = {}
     for symbol in [*symbols, *extra]:
         equity = asset_equity_usd.get(symbol, starting_equity_usd)
-        block = summarize(book.closed_pnls.get(symbol, ()), equity).as_dict()
+        block = book.asset_stats(symbol, equity).as_dict()
         block["open_position"] = _position_block(book.positions.get(symbol))
         block["daily_notional_used_usd"] = (
             book.daily_used_usd(symbol, as_of_bar_ts) if as_of_bar_ts is not None else 0.0
         )
         assets[symbol] = block
-    portfolio = summarize(book.portfolio_pnls, starting_equity_usd).as_dict()
+    portfolio = book.portfolio_stats(starting_equity_usd).as_dict()
     portfolio["open_positions"] = len(book.positions)
     portfolio["open_exposure_usd"] = left_sum(
         book.positions[s].notional_usd for s in sorted(book.positions)

@@ -206,6 +206,57 @@ def test_a_second_open_while_a_position_is_open_is_refused(tmp_path: Path) -> No
         open_journal(path)
 
 
+def _reopen(lines: list[dict[str, Any]], bar_ts: int, **change: Any) -> dict[str, Any]:
+    """Another open of ETH after `lines`, at `bar_ts`, in the daemon's id form unless changed."""
+    trade_id = f"ETHUSDT-{bar_ts}"
+    ids = {"trade_id": trade_id, "fill_id": f"{trade_id}-open"}
+    return {**lines[0], "seq": len(lines) + 1, "bar_ts": bar_ts, **ids, **change}
+
+
+@pytest.mark.parametrize(
+    ("bar_ts", "change", "problem"),
+    [
+        (T0 + 9 * HOUR_MS, {"trade_id": "ETHUSDT-x"}, "trade_id 'ETHUSDT-x' of an open is not"),
+        (T0 + 9 * HOUR_MS, {"fill_id": "f"}, "fill_id 'f' of an open is not"),
+        (T0 + 2 * HOUR_MS, {}, "duplicate fill_id 'ETHUSDT-1700013600000-open'"),
+        (T0 - HOUR_MS, {}, "before ETHUSDT's previous open at bar_ts 1700013600000"),
+    ],
+    ids=["trade-id-form", "fill-id-form", "reopened-trade", "open-out-of-order"],
+)
+def test_an_open_must_carry_the_daemons_ids_in_bar_order(
+    tmp_path: Path, bar_ts: int, change: dict[str, Any], problem: str
+) -> None:
+    path = tmp_path / "trades.jsonl"
+    lines = sample_lines(2)
+    write_lines(path, [*lines, _reopen(lines, bar_ts, **change)])
+    with pytest.raises(JournalError, match=problem) as info:
+        open_journal(path)
+    assert info.value.line_no == 5
+
+
+def test_a_close_repeated_later_is_a_duplicate_fill_id(tmp_path: Path) -> None:
+    path = tmp_path / "trades.jsonl"
+    lines = sample_lines(2)
+    write_lines(path, [*lines, {**lines[3], "seq": 5}])
+    with pytest.raises(JournalError, match="duplicate fill_id 'ETHUSDT-1700013600000-close'"):
+        open_journal(path)
+
+
+def test_verify_goes_on_after_a_sequence_problem(tmp_path: Path) -> None:
+    path = tmp_path / "trades.jsonl"
+    lines = sample_lines(3)
+    write_lines(
+        path,
+        [
+            *lines[:4],
+            _reopen(lines[:4], T0, seq=5),
+            *[{**line, "seq": line["seq"] + 1} for line in lines[4:]],
+        ],
+    )
+    report = verify_journal(path)
+    assert [p.split(":")[0] for p in report.problems] == ["line 5", "line 6"]
+
+
 def test_a_valid_line_in_another_shape_is_accepted_and_normalised(tmp_path: Path) -> None:
     path = tmp_path / "trades.jsonl"
     lines = sample_lines(1)

@@ -1,0 +1,233 @@
+"""`reports/trades.jsonl.checkpoint`: a verified cache of what recovery folds from the journal.
+
+The journal stays the only source of truth; a checkpoint is a cache bound to its bytes. It
+records, at a commit, the journal's length in bytes and lines, the SHA-256 of those bytes, the
+journal's sequence state and the book's state. At start it is used only when the journal's
+first bytes still hash to it: the state is restored and only the lines after it are read (a
+torn tail there is quarantined as usual). On any mismatch (journal shorter, bytes differ,
+unreadable file, unknown version, inconsistent state) it is ignored with a warning, and every
+line is read. Saved atomically (temp file, fsync, rename): by the daemon after a commit that
+brings `EVERY_LINES` new lines, in live mode at most every `EVERY_S_LIVE` seconds when lines
+were added, and at a clean shutdown. Saving reads nothing of the journal: the journal keeps
+the SHA-256 of its committed bytes as it grows.
+
+File: one JSON header line (`format`, `version`, `body_sha256`), then the JSON body.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from engine_alpha.ledger.journal import FillDict, Journal, JournalFacts, JournalSnapshot, Resume
+
+__all__ = [
+    "CHECKPOINT_SUFFIX",
+    "EVERY_LINES",
+    "EVERY_S_LIVE",
+    "VERSION",
+    "CheckpointError",
+    "Checkpointable",
+    "Checkpointer",
+    "Recovery",
+    "checkpoint_path",
+    "read_checkpoint",
+    "recover",
+    "save_checkpoint",
+]
+
+CHECKPOINT_SUFFIX = ".checkpoint"
+FORMAT = "chloe-journal-checkpoint"
+VERSION = 1
+EVERY_LINES = 100_000
+EVERY_S_LIVE = 60.0
+
+
+class CheckpointError(ValueError):
+    """The checkpoint file cannot be used: the message says why."""
+
+
+class Checkpointable(Protocol):
+    """The state recovery folds journal lines into (the daemon's Book)."""
+
+    @property
+    def lines(self) -> int: ...
+    def apply(self, line: FillDict) -> None: ...
+    def snapshot(self) -> dict[str, Any]: ...
+    def restore(self, state: Any, facts: JournalFacts) -> None: ...
+
+
+def checkpoint_path(journal_path: Path) -> Path:
+    """`trades.jsonl` -> `trades.jsonl.checkpoint`, beside it."""
+    return journal_path.with_name(journal_path.name + CHECKPOINT_SUFFIX)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fchmod(f.fileno(), 0o644)
+            os.fsync(f.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def save_checkpoint(journal: Journal, fold: Checkpointable) -> Path:
+    """Write the checkpoint of `journal`'s committed lines and `fold`'s state of them.
+
+    ValueError when lines are pending or `fold` has applied a different number of lines (its
+    state would not be the journal's); OSError when the file cannot be written.
+    """
+    snap = journal.snapshot()
+    if fold.lines != snap.lines:
+        raise ValueError(f"the book has applied {fold.lines} lines, the journal holds {snap.lines}")
+    body = orjson.dumps(
+        {
+            "journal": {"offset": snap.offset, "lines": snap.lines, "sha256": snap.sha256},
+            "sequence": snap.sequence,
+            "book": fold.snapshot(),
+        }
+    )
+    header = {"format": FORMAT, "version": VERSION, "body_sha256": hashlib.sha256(body).hexdigest()}
+    path = checkpoint_path(journal.path)
+    _write_atomic(path, orjson.dumps(header) + b"\n" + body)
+    return path
+
+
+def read_checkpoint(path: Path) -> tuple[JournalSnapshot, Any]:
+    """The journal snapshot and book state a checkpoint file holds; CheckpointError if unusable.
+
+    FileNotFoundError when there is none.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise CheckpointError(f"cannot be read: {exc}") from None
+    head, newline, body = data.partition(b"\n")
+    try:
+        header = orjson.loads(head)
+        fmt, version, digest = header["format"], header["version"], header["body_sha256"]
+    except (orjson.JSONDecodeError, TypeError, KeyError):
+        raise CheckpointError("not a checkpoint (no valid header line)") from None
+    if fmt != FORMAT or version != VERSION:
+        raise CheckpointError(f"format {fmt!r} version {version!r}, expected {VERSION}")
+    if not newline or hashlib.sha256(body).hexdigest() != digest:
+        raise CheckpointError("its body does not match its SHA-256 (damaged or cut)")
+    try:
+        content = orjson.loads(body)
+        snap = JournalSnapshot(
+            offset=_count(content["journal"]["offset"]),
+            lines=_count(content["journal"]["lines"]),
+            sha256=str(content["journal"]["sha256"]),
+            sequence=content["sequence"],
+        )
+        return snap, content["book"]
+    except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
+        raise CheckpointError(f"malformed body: {exc!r}") from None
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{value!r} is not a count")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """The open journal, and how it was recovered."""
+
+    journal: Journal
+    torn_warning: str | None
+    resumed_lines: int
+    checkpoint_problem: str | None
+
+
+def recover(journal_path: Path, fold: Checkpointable) -> Recovery:
+    """Open the journal into `fold`, from its checkpoint when that matches the journal's bytes.
+
+    `resumed_lines` is how many lines the checkpoint covered (0: every line was read);
+    `checkpoint_problem` says why an existing checkpoint was not used.
+    """
+    resume: Resume | None = None
+    problem: str | None = None
+    with contextlib.suppress(FileNotFoundError):
+        try:
+            snap, state = read_checkpoint(checkpoint_path(journal_path))
+        except CheckpointError as exc:
+            problem = str(exc)
+        else:
+            resume = Resume(snap, partial(fold.restore, state))
+    journal, _, torn = Journal.open(journal_path, fold.apply, resume=resume)
+    problem = problem or journal.resume_problem
+    return Recovery(journal, torn, journal.resumed_lines, problem)
+
+
+class Checkpointer:
+    """When the daemon saves: `every_lines` new lines, or `every_s` seconds with new lines."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        fold: Checkpointable,
+        *,
+        saved_lines: int,
+        clock: Callable[[], float],
+        every_lines: int = EVERY_LINES,
+        every_s: float | None = None,
+    ) -> None:
+        self._journal = journal
+        self._fold = fold
+        self._clock = clock
+        self._every_lines = every_lines
+        self._every_s = every_s
+        self._saved_lines = saved_lines
+        self._saved_at = clock()
+
+    def due(self) -> bool:
+        """True when enough lines or time have gone by since the last save."""
+        new = self._fold.lines - self._saved_lines
+        if new >= self._every_lines:
+            return True
+        return (
+            self._every_s is not None
+            and new > 0
+            and self._clock() - self._saved_at >= self._every_s
+        )
+
+    def save_if_due(self) -> str | None:
+        """Save when `due`; returns why saving failed, else None."""
+        return self.save() if self.due() else None
+
+    def save(self) -> str | None:
+        """Save now; returns why it failed (the daemon goes on: it is a cache), else None."""
+        try:
+            save_checkpoint(self._journal, self._fold)
+        except (OSError, ValueError) as exc:
+            return f"{checkpoint_path(self._journal.path)}: {exc}"
+        self._saved_lines = self._fold.lines
+        self._saved_at = self._clock()
+        return None
