@@ -49,6 +49,7 @@ EXIT_JOURNAL_WRITE = 1
 EXIT_CONFIG = 2
 EXIT_JOURNAL_DAMAGED = 3
 REPORT_INTERVAL_S = 1.0
+GATE_CHECK_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +316,29 @@ class Daemon:
         )
         return True
 
+    async def _warn_unmet_gates(self) -> None:
+        """SPEC §5: an enabled asset whose gate is unmet runs, with a warning at start.
+
+        The gates read the reports in full, so they run in a thread after READY, and not at all
+        on reports too large to read at start (`chloe status` shows them).
+        """
+        size = sum(
+            p.stat().st_size
+            for p in (self.reports_dir / TRADES_FILE, self.reports_dir / SIGNALS_FILE)
+            if p.exists()
+        )
+        if size > GATE_CHECK_MAX_BYTES:
+            self.log.info("gate_check_skipped", reports_bytes=size, hint="run chloe status")
+            return
+        unmet = await asyncio.to_thread(unmet_gates, self.config, self.reports_dir)
+        for symbol, blockers in unmet.items():
+            self.log.warning(
+                "gate_unmet_at_start",
+                symbol=symbol,
+                blockers=[f"{b.code}:{b.symbol}" for b in blockers],
+                note="enabled in the config, which is the operator's last word: it runs",
+            )
+
     async def run(self, on_progress: Callable[[RunStats], None] | None = None) -> RunStats:
         """Run until the feed ends or a stop signal; always commit and write the report."""
         loop = asyncio.get_running_loop()
@@ -334,6 +358,7 @@ class Daemon:
             feed="ccxt" if self.live else "replay",
             reports_dir=str(self.reports_dir),
         )
+        gate_check = asyncio.create_task(self._warn_unmet_gates(), name="gate-check")
         interval = self.notifier.watchdog_interval_s()
         watchdog = (
             asyncio.create_task(self._watchdog(interval), name="watchdog") if interval else None
@@ -341,6 +366,7 @@ class Daemon:
         try:
             return await self.runner.run()
         finally:
+            await gate_check
             if watchdog is not None:
                 watchdog.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -380,13 +406,6 @@ def run_daemon(
         log.critical("journal_damaged", problem=str(exc))
         print(f"chloe: journal damaged, refusing to start:\n{exc}", file=sys.stderr)
         return EXIT_JOURNAL_DAMAGED, None
-    for symbol, blockers in unmet_gates(config, daemon.reports_dir).items():
-        log.warning(
-            "gate_unmet_at_start",
-            symbol=symbol,
-            blockers=[f"{b.code}:{b.symbol}" for b in blockers],
-            note="enabled in the config, which is the operator's last word: it runs",
-        )
     try:
         asyncio.run(daemon.run(on_progress))
     except JournalWriteError as exc:
