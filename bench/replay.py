@@ -98,8 +98,37 @@ def _profile(config: Path, data: Path, tmp: Path) -> str:
     finally:
         sys.stdout = stdout
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(18)
+    stats = pstats.Stats(profiler, stream=out)
+    shares = _shares(stats)
+    out.write("Own time by part of the pipeline (cProfile inflates Python-level calls):\n")
+    for part, share in shares:
+        out.write(f"  {part:<48} {share:5.1f}%\n")
+    out.write("\n")
+    stats.sort_stats("tottime").print_stats(15)
     return out.getvalue()
+
+
+_PARTS = (
+    ("engine_alpha/signals/", "signal model (indicators, regime, confidence)"),
+    ("engine_alpha/market/", "feed (CSV parse, validation, merge by time)"),
+    ("engine_alpha/strategy/", "strategy tasks (filter, batching)"),
+    ("engine_alpha/execution/", "trader, book, fills"),
+    ("engine_alpha/risk/", "sizing"),
+    ("engine_alpha/ledger/", "journal, signal log, pf report"),
+    ("engine_alpha/runner.py", "supervisor loop"),
+    ("heapq", "feed (CSV parse, validation, merge by time)"),
+)
+
+
+def _shares(stats: pstats.Stats) -> list[tuple[str, float]]:
+    totals: dict[str, float] = {}
+    grand = 0.0
+    for (filename, _, _), row in stats.stats.items():  # type: ignore[attr-defined]
+        own = row[2]
+        grand += own
+        part = next((name for key, name in _PARTS if key in filename), "other (asyncio, logging)")
+        totals[part] = totals.get(part, 0.0) + own
+    return sorted(((k, 100.0 * v / grand) for k, v in totals.items()), key=lambda kv: -kv[1])
 
 
 def _write_docs(text: str) -> None:
@@ -156,6 +185,15 @@ def main() -> int:
             f"Best wall {best['wall_s']:.2f} s = **{bars / best['wall_s']:,.0f} bars/s**; "
             f"median wall {median_wall:.2f} s; best CPU {best_cpu:.2f} s = "
             f"{bars / best_cpu:,.0f} bars/s. Targets: under 5 s (~60,000 bars/s) and 150 MB.",
+            "",
+            "For scale, on this machine over the same bars (figures from the project brief): "
+            "backtesting.py ~168k bars/s, NautilusTrader ~26k, Freqtrade ~7k, a bare asyncio "
+            "queue ~750k. Chloe is ahead of NautilusTrader and Freqtrade while doing more per "
+            "bar (bar validation, twelve incremental indicator sets, regime, a rolling "
+            "percentile rank, the profile filter, sizing under three caps, a signal log line "
+            "per signal, fsynced journal); it does not reach backtesting.py, whose vectorised "
+            "loop does far less per bar. The bar-time batching keeps the asyncio cost small: "
+            "one await per 256 bar times per asset, not one per bar.",
         ]
     )
     if profile:
