@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine_alpha.atomic_files import replace_atomic
 from engine_alpha.config.config_loader import (
     PAPER_FILE,
     PROFILER_FILE,
@@ -89,31 +90,14 @@ def _validate(config_dir: Path, text: str) -> ChloeConfig:
     return ChloeConfig(profiler=config.profiler, paper=config.paper, config_dir=config_dir)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _replace(path: Path, text: str, like: os.stat_result) -> None:
     """Write `text` to a temp file beside `path` with its mode and owner, then rename over it."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fchmod(f.fileno(), like.st_mode & 0o7777)
-            if (like.st_uid, like.st_gid) != (os.getuid(), os.getgid()):
-                with contextlib.suppress(PermissionError):  # only root may give a file away
-                    os.fchown(f.fileno(), like.st_uid, like.st_gid)
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    replace_atomic(
+        path,
+        text.encode("utf-8"),
+        mode=like.st_mode & 0o7777,
+        owner=(like.st_uid, like.st_gid),
+    )
 
 
 def _parse(path: Path, text: str) -> JsonObject:

@@ -8,8 +8,6 @@ The status dict is embedded as JSON (`<script type="application/json" id="chloe-
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from engine_alpha.atomic_files import replace_atomic
 from engine_alpha.config.models import REGIMES
 from engine_alpha.dashboard.formatting import fmt_num, fmt_pf, fmt_ts, fmt_usd
 from engine_alpha.dashboard.multi_asset_panel import (
@@ -203,15 +202,4 @@ def render_html(
 
 def write_html(path: Path, text: str) -> None:
     """Replace `path` with `text` atomically (temp file beside it, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fchmod(f.fileno(), 0o644)
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_atomic(path, text.encode("utf-8"))

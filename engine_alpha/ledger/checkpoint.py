@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -28,6 +26,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from engine_alpha.atomic_files import replace_atomic
 from engine_alpha.ledger.journal import FillDict, Journal, JournalFacts, JournalSnapshot, Resume
 
 __all__ = [
@@ -71,29 +70,6 @@ def checkpoint_path(journal_path: Path) -> Path:
     return journal_path.with_name(journal_path.name + CHECKPOINT_SUFFIX)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fchmod(f.fileno(), 0o644)
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
 def save_checkpoint(journal: Journal, fold: Checkpointable) -> Path:
     """Write the checkpoint of `journal`'s committed lines and `fold`'s state of them.
 
@@ -112,7 +88,7 @@ def save_checkpoint(journal: Journal, fold: Checkpointable) -> Path:
     )
     header = {"format": FORMAT, "version": VERSION, "body_sha256": hashlib.sha256(body).hexdigest()}
     path = checkpoint_path(journal.path)
-    _write_atomic(path, orjson.dumps(header) + b"\n" + body)
+    replace_atomic(path, orjson.dumps(header) + b"\n" + body)
     return path
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_or
 import orjson
 from pydantic import ValidationError
 
+from engine_alpha.atomic_files import fsync_dir
 from engine_alpha.ledger.records import FillLine
 
 if TYPE_CHECKING:
@@ -448,14 +449,6 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _quarantine(path: Path, fd: int, tail: _Tail) -> str:
     """Append the torn bytes to the quarantine file (fsynced), then cut them off the journal."""
     qpath = path.with_name(path.name + QUARANTINE_SUFFIX)
@@ -466,7 +459,7 @@ def _quarantine(path: Path, fd: int, tail: _Tail) -> str:
         os.fsync(qfd)
     finally:
         os.close(qfd)
-    _fsync_dir(qpath.parent)
+    fsync_dir(qpath.parent)
     os.ftruncate(fd, tail.offset)
     os.fsync(fd)
     return (
@@ -485,7 +478,7 @@ def _open_locked(path: Path) -> int:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if created:
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
     except BlockingIOError:
         os.close(fd)
         raise JournalBusyError(path, None, "another process has the journal open") from None

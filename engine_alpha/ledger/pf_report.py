@@ -7,14 +7,13 @@ and the two agree except for `generated_at` (`report_differences` says where the
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 import orjson
 
+from engine_alpha.atomic_files import replace_atomic
 from engine_alpha.ledger.journal import read_journal
 from engine_alpha.ledger.metrics import TradeStats, left_sum, summarize
 from engine_alpha.ledger.records import FillLine
@@ -238,26 +237,6 @@ def report_differences(
     return diffs
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_report_atomic(path: Path, report: Mapping[str, Any]) -> None:
     """Replace `path` with `report` atomically: temp file, fsync, rename, fsync of the directory."""
-    data = orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fchmod(f.fileno(), 0o644)
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    replace_atomic(path, orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from engine_alpha.atomic_files import replace_atomic
 from engine_alpha.config.models import REGIMES, AssetProfile
 from engine_alpha.research.analysis import AssetResult, HalfTable, ResearchSettings
 from engine_alpha.research.edge import N_BUCKETS, Summary, cell_name
@@ -186,12 +185,4 @@ def summary_report(
 
 def write_json(path: Path, data: Any) -> None:
     """Replace `path` atomically (temp file in the same directory, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_atomic(path, orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
