@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import queue
 import random
 import shlex
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from bench_docs import machine, update_section
 
 from engine_alpha.config.config_loader import PAPER_FILE
 from engine_alpha.testing.fake_binance import KLINES_PATH, TIME_PATH, FakeBinance, FakeClock
@@ -76,45 +76,6 @@ def proc_cpu_s(pid: int) -> float:
 
 def median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
-
-
-def machine() -> dict[str, str]:
-    """What the numbers were measured on."""
-    cpu = "?"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "load": "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
-        "kernel": platform.release(),
-    }
-
-
-def update_section(path: Path, title: str, body: str) -> None:
-    """Replace the `title` section of `path` (to the next `## ` heading), or append it.
-
-    The file is read right before it is replaced (atomically), so other sections stay as they are.
-    """
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == title), None)
-    block = f"{title}\n\n{body.strip()}\n\n"
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + block
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        new = "".join(lines[:start]) + block + "".join(lines[end:])
-    new = new.rstrip("\n") + "\n"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(new)
-    os.replace(tmp, path)
 
 
 def _utc(ms: int) -> str:

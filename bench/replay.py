@@ -27,8 +27,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench_docs import DOCS, update_section
+
 REPO = Path(__file__).resolve().parent.parent
-DOCS = REPO / "docs" / "benchmarks.md"
 SECTION = "## Replay throughput"
 
 
@@ -131,17 +132,6 @@ def _shares(stats: pstats.Stats) -> list[tuple[str, float]]:
     return sorted(((k, 100.0 * v / grand) for k, v in totals.items()), key=lambda kv: -kv[1])
 
 
-def _write_docs(text: str) -> None:
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if SECTION in current:
-        head, _, rest = current.partition(SECTION)
-        tail = rest[rest.find("\n## ") :] if "\n## " in rest else ""
-        current = head.rstrip() + "\n\n" + text.rstrip() + "\n" + tail
-    else:
-        current = current.rstrip() + "\n\n" + text.rstrip() + "\n"
-    DOCS.write_text(current)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "ohlcv"))
@@ -201,7 +191,7 @@ def main() -> int:
         text += profile.strip() + "\n```\n"
     print(text)
     if args.write_docs:
-        _write_docs(text)
+        update_section(DOCS, SECTION, text.removeprefix(SECTION))
     return 0
 
 

@@ -22,8 +22,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench_docs import DOCS, update_section
+
 REPO = Path(__file__).resolve().parent.parent
-DOCS = REPO / "docs" / "benchmarks.md"
 SECTION = "## Research"
 TARGET_S = 30.0
 
@@ -82,17 +83,6 @@ def _phases(data: Path) -> tuple[int, dict[str, float]]:
     return bars, {"collect_s": collect_s, "analyse_s": analyse_s}
 
 
-def _write_docs(text: str) -> None:
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    if SECTION in current:
-        head, _, rest = current.partition(SECTION)
-        tail = rest[rest.find("\n## ") :] if "\n## " in rest else ""
-        current = head.rstrip() + "\n\n" + text.rstrip() + "\n" + tail
-    else:
-        current = current.rstrip() + "\n\n" + text.rstrip() + "\n"
-    DOCS.write_text(current)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "ohlcv"))
@@ -136,7 +126,7 @@ def main() -> int:
     )
     print(text)
     if args.write_docs:
-        _write_docs(text)
+        update_section(DOCS, SECTION, text.removeprefix(SECTION))
     return 0 if best < TARGET_S else 1
 
 
