@@ -47,7 +47,7 @@ __all__ = [
 CHECKPOINT_SUFFIX = ".checkpoint"
 FORMAT = "chloe-journal-checkpoint"
 VERSION = 1
-EVERY_LINES = 100_000
+EVERY_LINES = 25_000
 EVERY_S_LIVE = 60.0
 
 
