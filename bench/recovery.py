@@ -734,7 +734,7 @@ def render(results: dict[str, Any]) -> str:
         "tail_rec": best(rec["tail"]),
         "tail_start": tail_start,
         "tail_start_med": median(_walls(daemon["tail"], "started_s")),
-        "tail25": full_start + (tail_start - full_start) / 4,
+        "every": EVERY_LINES,
         "scan_rec": best(rec["scan"]),
         "scan_cpu": best(rec["scan"], "total_cpu"),
         "scan_start": best(daemon["scan"], "started_s"),
@@ -828,7 +828,7 @@ config, market rules, CSV bars). The SHA-256 of the {mb:.0f} MB the checkpoint c
 most of that recovery ({sha:.2f} s CPU, {gbps:.2f} GB/s); restoring the book and the report
 take milliseconds (the book keeps running PF and drawdown accumulators, so a report is
 O(assets): {report_ms:.1f} ms here). A checkpoint is there after every clean stop (SIGTERM,
-`systemctl restart`), and the daemon also saves one every 100,000 new lines and, in live
+`systemctl restart`), and the daemon also saves one every {every:,} new lines and, in live
 mode, every 60 s when lines were added; saving one for this journal took {save_ms:.0f} ms
 ({ck_mb:.1f} MB: the PnL log at 10 bytes a trade, the accumulators, the open positions).
 
@@ -836,8 +836,8 @@ mode, every 60 s when lines were added; saving one for this journal took {save_m
 those lines are read: recovery {tail_rec:.2f} s, `started` at {tail_start:.2f} s
 ({tail_start_med:.2f} s median), which {verdict_tail} the target. It takes a replay at full
 speed killed just before a save; in live mode the 60 s saves bound the unread tail to a
-minute of fills (a handful), which is the checkpoint case above. Saving every 25,000 lines
-would bound it at about {tail25:.1f} s for a save four times as often. (2) **Without a
+minute of fills (a handful), which is the checkpoint case above.
+(2) **Without a
 checkpoint** (a journal written before checkpoints existed, a deleted or damaged checkpoint,
 a journal whose first bytes changed) every line is read: {scan_rec:.1f} s ({scan_cpu:.1f} s
 CPU), `started` at {scan_start:.1f} s, {factor:.0f}x the target; the daemon saves a
