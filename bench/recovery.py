@@ -832,7 +832,7 @@ O(assets): {report_ms:.1f} ms here). A checkpoint is there after every clean sto
 mode, every 60 s when lines were added; saving one for this journal took {save_ms:.0f} ms
 ({ck_mb:.1f} MB: the PnL log at 10 bytes a trade, the accumulators, the open positions).
 
-**Misses.** (1) After a kill -9, the checkpoint can be up to {tail:,} lines behind, and
+**The other cases.** (1) After a kill -9, the checkpoint can be up to {tail:,} lines behind, and
 those lines are read: recovery {tail_rec:.2f} s, `started` at {tail_start:.2f} s
 ({tail_start_med:.2f} s median), which {verdict_tail} the target. It takes a replay at full
 speed killed just before a save; in live mode the 60 s saves bound the unread tail to a
