@@ -129,7 +129,7 @@ class RollingMax:
 
     def __init__(self, window: int) -> None:
         if window < 1:
-            raise ValueError(f"RollingMax window must be >= 1, got {window}")
+            raise ValueError(f"{type(self).__name__} window must be >= 1, got {window}")
         self.window = window
         self.count = 0
         self._idx: deque[int] = deque()
@@ -162,44 +162,19 @@ class RollingMax:
         return vals[0]
 
 
-class RollingMin:
-    """Minimum of the last `window` values, with a monotonic deque (amortised O(1) per update)."""
+class RollingMin(RollingMax):
+    """Minimum of the last `window` values: the rolling maximum of the negated values (exact)."""
 
-    __slots__ = ("_idx", "_vals", "count", "window")
-
-    def __init__(self, window: int) -> None:
-        if window < 1:
-            raise ValueError(f"RollingMin window must be >= 1, got {window}")
-        self.window = window
-        self.count = 0
-        self._idx: deque[int] = deque()
-        self._vals: deque[float] = deque()
+    __slots__ = ()
 
     @property
     def value(self) -> float:
         """Minimum of the last `window` values (of all so far before that); needs one update."""
-        return self._vals[0]
-
-    @property
-    def ready(self) -> bool:
-        """True once `window` values have arrived."""
-        return self.count >= self.window
+        return -self._vals[0]
 
     def update(self, x: float) -> float:
         """Fold in one value and return the minimum of the window that now ends with it."""
-        i = self.count
-        self.count = i + 1
-        vals = self._vals
-        idx = self._idx
-        while vals and vals[-1] >= x:
-            vals.pop()
-            idx.pop()
-        vals.append(x)
-        idx.append(i)
-        if idx[0] <= i - self.window:
-            idx.popleft()
-            vals.popleft()
-        return vals[0]
+        return -RollingMax.update(self, -x)
 
 
 class PercentileRank:
