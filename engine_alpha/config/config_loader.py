@@ -16,26 +16,72 @@ PAPER_FILE = "multi_asset_paper_config.json"
 
 _M = TypeVar("_M", bound=BaseModel)
 
+MAX_CONFIG_BYTES = 1 << 20
+"""A config file is a few kilobytes; anything past 1 MiB is refused before parsing."""
+
 
 class ConfigError(Exception):
     """A config file is missing, malformed or inconsistent; the message names file, field, issue."""
 
 
+class _Object(dict[str, Any]):
+    """A parsed JSON object that remembers the keys its text named more than once."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object(pairs)
+    if len(obj) != len(pairs):
+        keys = [key for key, _ in pairs]
+        obj.duplicates = tuple(sorted({key for key in keys if keys.count(key) > 1}))
+    return obj
+
+
+def _duplicate_paths(value: Any, path: str = "") -> list[str]:
+    """Dotted paths of every key named twice in one object (JSON parsers disagree on the winner)."""
+    found: list[str] = []
+    if isinstance(value, _Object):
+        found += [f"{path}{key}" for key in value.duplicates]
+        for key, item in value.items():
+            found += _duplicate_paths(item, f"{path}{key}.")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _duplicate_paths(item, f"{path}{i}.")
+    return found
+
+
 def load_json(path: Path | str) -> Any:
-    """Parse one JSON file, turning a missing file or bad JSON into a ConfigError naming it."""
+    """Parse one JSON file: a missing file, bad JSON, a duplicate key, a file over 1 MiB or
+    nesting too deep each become a ConfigError naming the file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a config file")
     try:
-        return json.loads(text)
+        # NaN and Infinity parse as floats here; the strict models refuse them by field path.
+        data = json.loads(text, object_pairs_hook=_object)
+        duplicates = _duplicate_paths(data)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
+    if duplicates:
+        raise ConfigError(
+            "\n".join(
+                f"{path}: {key}: duplicate key (each key may appear once)" for key in duplicates
+            )
+        )
+    return data
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -92,19 +138,32 @@ class ChloeConfig:
         return tradeable + rest
 
 
-def _cross_check(profiler: StrategyProfiler, paper: PaperConfig, paper_path: Path) -> None:
+def _tier3_enabled(profiler: StrategyProfiler, paper_data: Any, paper_path: Path) -> list[str]:
+    """Tier-3 assets the paper file enables, read from its raw JSON so that this error is named
+    whatever else is wrong in the file (SPEC §1: rejected whatever else it says)."""
+    enabled = paper_data.get("enabled_assets") if isinstance(paper_data, dict) else None
+    if not isinstance(enabled, dict):
+        return []
     problems = []
-    for symbol, asset in paper.enabled_assets.items():
+    for symbol, asset in enabled.items():
         profile = profiler.assets.get(symbol)
-        if profile is None:
-            problems.append(
-                f"{paper_path}: enabled_assets.{symbol}: unknown symbol "
-                f"(not in {PROFILER_FILE}; known: {', '.join(sorted(profiler.assets))})"
-            )
-        elif profile.tier == 3 and asset.enabled:
+        tier3 = profile is not None and profile.tier == 3
+        if tier3 and isinstance(asset, dict) and asset.get("enabled") is True:
+            assert profile is not None
             problems.append(
                 f"{paper_path}: enabled_assets.{symbol}.enabled: {symbol} is tier 3 "
                 f"(edge {profile.edge_bps} bps, research only) and can never be enabled"
+            )
+    return problems
+
+
+def _cross_check(profiler: StrategyProfiler, paper: PaperConfig, paper_path: Path) -> list[str]:
+    problems = []
+    for symbol in paper.enabled_assets:
+        if symbol not in profiler.assets:
+            problems.append(
+                f"{paper_path}: enabled_assets.{symbol}: unknown symbol "
+                f"(not in {PROFILER_FILE}; known: {', '.join(sorted(profiler.assets))})"
             )
     for symbol in paper.research_only_assets:
         if symbol not in profiler.assets:
@@ -112,8 +171,15 @@ def _cross_check(profiler: StrategyProfiler, paper: PaperConfig, paper_path: Pat
                 f"{paper_path}: research_only_assets.{symbol}: unknown symbol "
                 f"(not in {PROFILER_FILE})"
             )
-    if problems:
-        raise ConfigError("\n".join(problems))
+    listed = set(paper.enabled_assets) | set(paper.research_only_assets)
+    profiler_path = paper_path.with_name(PROFILER_FILE)
+    for symbol in profiler.assets:
+        if symbol not in listed:
+            problems.append(
+                f"{profiler_path}: assets.{symbol}: unknown symbol (the paper config "
+                f"{PAPER_FILE} lists it neither in enabled_assets nor in research_only_assets)"
+            )
+    return problems
 
 
 def load_config(config_dir: Path | str = "config") -> ChloeConfig:
@@ -121,6 +187,13 @@ def load_config(config_dir: Path | str = "config") -> ChloeConfig:
     config_dir = Path(config_dir)
     profiler = load_model(config_dir / PROFILER_FILE, StrategyProfiler)
     paper_path = config_dir / PAPER_FILE
-    paper = load_model(paper_path, PaperConfig)
-    _cross_check(profiler, paper, paper_path)
+    paper_data = load_json(paper_path)
+    tier3 = _tier3_enabled(profiler, paper_data, paper_path)
+    try:
+        paper = PaperConfig.model_validate(paper_data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join([*tier3, format_validation_error(paper_path, exc)])) from None
+    problems = tier3 + _cross_check(profiler, paper, paper_path)
+    if problems:
+        raise ConfigError("\n".join(problems))
     return ChloeConfig(profiler=profiler, paper=paper, config_dir=config_dir)

@@ -38,7 +38,11 @@ def tier_for_edge(edge_bps: float) -> int:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    """Strict: no string-to-bool or string-to-number coercion, no NaN or infinity, no extras."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, strict=True, allow_inf_nan=False
+    )
 
 
 class _File(_Model):
