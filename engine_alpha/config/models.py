@@ -55,7 +55,8 @@ class _File(_Model):
 class ConfidenceFilters(_Model):
     """Which confidence buckets an asset trades."""
 
-    min_conf: Fraction = 0.0
+    min_conf: Fraction | None = None
+    """None (or absent): the profile leaves it to the mode (0 in paper, the observation floor)."""
     preferred_buckets: list[Bucket] = Field(default_factory=list)
     avoid_buckets: list[Bucket] = Field(default_factory=list)
 

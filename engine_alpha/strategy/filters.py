@@ -51,17 +51,20 @@ class FilterRules:
         """Build the rules of one asset in `paper` or `observation` mode.
 
         Observation mode keeps only the profile's selective buckets (its preferred buckets, or its
-        best bucket when that list is empty) and raises min_conf to the observation floor.
+        best bucket when that list is empty). A min_conf the profile sets stands in either mode
+        (SPEC §5: XRP's 0.2); one it leaves unset is 0 in paper mode and the observation floor in
+        observation mode.
         """
         if mode not in MODES:
             raise ValueError(f"mode {mode!r} is not one of {MODES}")
         conf = profile.confidence_filters
         preferred = frozenset(conf.preferred_buckets)
-        min_conf = conf.min_conf
+        min_conf = 0.0 if conf.min_conf is None else conf.min_conf
         if mode == "observation":
             if not preferred and profile.best_bucket is not None:
                 preferred = frozenset((profile.best_bucket,))
-            min_conf = max(min_conf, observation.min_conf)
+            if conf.min_conf is None:
+                min_conf = observation.min_conf
         bias = profile.directional_bias
         return cls(
             mode=mode,

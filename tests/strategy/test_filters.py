@@ -22,7 +22,7 @@ def _profile(
     preferred: list[int] | None = None,
     avoid: list[int] | None = None,
     cells: list[str] | None = None,
-    min_conf: float = 0.0,
+    min_conf: float | None = 0.0,
     bias: str | None = None,
     best_bucket: int | None = None,
 ) -> AssetProfile:
@@ -140,15 +140,25 @@ def test_missing_inputs_refuse_with_the_code_of_the_rule_that_needed_them() -> N
     assert refusal(rules, "high_vol", None, 0.5, 5) == "bias"
 
 
-def test_observation_mode_keeps_the_preferred_buckets_and_raises_min_conf() -> None:
+def test_observation_mode_keeps_the_preferred_buckets_and_the_profiles_own_min_conf() -> None:
     paper = _rules(preferred=[2, 6], min_conf=0.2)
     observed = _rules("observation", preferred=[2, 6], min_conf=0.2)
     assert paper.min_conf == 0.2
-    assert observed.min_conf == 0.3
+    assert observed.min_conf == 0.2  # SPEC §5: a value the profile sets stands
     assert _check(paper, "high_vol", 2, conf=0.25) is None
-    assert _check(observed, "high_vol", 2, conf=0.25) == "min_conf"
+    assert _check(observed, "high_vol", 2, conf=0.25) is None
+    assert _check(observed, "high_vol", 2, conf=0.15) == "min_conf"
     assert _check(observed, "high_vol", 6) is None
     assert _check(observed, "high_vol", 7) == "bucket"
+
+
+def test_observation_mode_fills_an_unset_min_conf_with_its_floor() -> None:
+    paper = _rules(preferred=[2, 6], min_conf=None)
+    observed = _rules("observation", preferred=[2, 6], min_conf=None)
+    assert paper.min_conf == 0.0
+    assert observed.min_conf == OBSERVATION.min_conf
+    assert _check(observed, "high_vol", 2, conf=0.25) == "min_conf"
+    assert _check(observed, "high_vol", 6) is None
 
 
 def test_observation_mode_with_no_preferred_list_trades_only_the_best_bucket() -> None:
@@ -161,8 +171,9 @@ def test_observation_mode_with_no_preferred_list_trades_only_the_best_bucket() -
     assert _check(no_best, "high_vol", 4) is None
 
 
-def test_observation_mode_keeps_a_stricter_profile_min_conf() -> None:
+def test_observation_mode_keeps_a_profile_min_conf_whether_stricter_or_looser() -> None:
     assert _rules("observation", min_conf=0.6).min_conf == 0.6
+    assert _rules("observation", min_conf=0.0).min_conf == 0.0
 
 
 def test_an_unknown_mode_is_refused() -> None:
@@ -191,8 +202,12 @@ def test_the_shipped_profiles_of_xrp_and_avax_behave_as_their_research_says() ->
     assets = _shipped().assets
     xrp = FilterRules.from_profile(assets["XRPUSDT"], "observation", OBSERVATION)
     assert _check(xrp, "chop", 8, "short") is None  # mean reversion cell chop|8
-    assert _check(xrp, "high_vol", 2) == "min_conf"  # bucket 2 sits below the 0.3 floor
+    # The guide's min_conf 0.2 stands in observation mode: XRP's best bucket, high_vol|2, trades.
+    assert xrp.min_conf == 0.2
+    assert _check(xrp, "high_vol", 2) is None
     assert _check(xrp, "high_vol", 7) is None
+    sol = FilterRules.from_profile(assets["SOLUSDT"], "observation", OBSERVATION)
+    assert sol.min_conf == OBSERVATION.min_conf  # the guide leaves SOL's unset
     avax = FilterRules.from_profile(assets["AVAXUSDT"], "paper", OBSERVATION)
     assert _check(avax, "trend_down", 6, "short") is None
     assert _check(avax, "trend_down", 6, "long") == "bias"
