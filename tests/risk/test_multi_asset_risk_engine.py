@@ -259,7 +259,7 @@ def _edge_json(path: Path, bars: int, cells: dict[str, int]) -> None:
 def test_without_signals_the_rate_comes_from_the_research_output(
     config: ChloeConfig, tmp_path: Path
 ) -> None:
-    """BTC keeps high_vol|0; XRP (observation, its own min_conf 0.2) keeps high_vol 2, 6-8, chop|8."""
+    """BTC keeps high_vol|0; XRP (observation, own min_conf 0.2) keeps high_vol 2, 6-8, chop|8."""
     cells = {"high_vol|0": 24, "high_vol|2": 7, "high_vol|6": 5, "chop|8": 3, "chop|0": 50}
     for symbol in ("BTCUSDT", "XRPUSDT"):
         _edge_json(tmp_path / "research" / symbol / "edge.json", 240, cells)
