@@ -30,6 +30,16 @@ def _speed(value: str) -> float | None:
     return speed
 
 
+def _version() -> str:
+    """The installed package's version (pyproject.toml), or `unknown` when run from a bare tree."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chloe-engine-alpha")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _add_dirs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config-dir", help="config directory (default: $CHLOE_CONFIG_DIR or ./config)"
@@ -42,6 +52,7 @@ def _add_dirs(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="chloe", description="Chloe paper-trading daemon")
+    parser.add_argument("--version", action="version", version=f"chloe {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daemon (feed.source, or --replay)")

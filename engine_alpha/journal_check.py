@@ -27,6 +27,7 @@ class ReportsCheck:
     journal_problems: list[str] = field(default_factory=list)
     invariant_problems: list[str] = field(default_factory=list)
     report_problems: list[str] = field(default_factory=list)
+    missing: bool = False
 
     @property
     def ok(self) -> bool:
@@ -35,9 +36,13 @@ class ReportsCheck:
 
     def render(self) -> str:
         """A short text for the operator."""
+        counts = (
+            "no journal yet (a fresh install: nothing recorded, which is sound)"
+            if self.missing
+            else f"{self.lines} lines, {self.fills} fills, {self.closed_trades} closed trades"
+        )
         out = [
-            f"journal {self.journal}: {self.lines} lines, {self.fills} fills, "
-            f"{self.closed_trades} closed trades",
+            f"journal {self.journal}: {counts}",
             "open positions: "
             + (", ".join(f"{s} ({t})" for s, t in sorted(self.open_positions.items())) or "none"),
         ]
@@ -57,7 +62,7 @@ def check_reports(reports_dir: Path, config: ChloeConfig) -> ReportsCheck:
     path = reports_dir / TRADES_FILE
     check = ReportsCheck(journal=path)
     if not path.exists():
-        check.journal_problems.append(f"{path}: no journal yet")
+        check.missing = True
         return check
     report = verify_journal(path)
     check.lines, check.fills = report.lines, report.fills

@@ -32,7 +32,7 @@ from engine_alpha.ledger.pf_report import report_from_book, write_report_atomic
 from engine_alpha.ledger.signal_log import SignalLog
 from engine_alpha.market.bars import BarTime
 from engine_alpha.market.exchange_errors import FeedError
-from engine_alpha.market.replay import ReplayFeed
+from engine_alpha.market.replay import NoReplayDataError, ReplayFeed
 from engine_alpha.market.rules import MarketRulesError, load_market_rules
 from engine_alpha.reports import PF_FILE, SIGNALS_FILE, STATUS_FILE, TRADES_FILE, report_inputs
 from engine_alpha.rollout.startup import unmet_gates
@@ -159,7 +159,7 @@ class Daemon:
         log = structlog.get_logger("chloe.feed")
         if not self.live:
             data_dir = self.options.data_dir or Path(feed.data_dir)
-            return ReplayFeed(
+            replay = ReplayFeed(
                 data_dir,
                 self.symbols,
                 feed.timeframe,
@@ -167,6 +167,8 @@ class Daemon:
                 log=log,
                 start_after_ms=self.book.last_bar_ts,
             )
+            replay.require_data()
+            return replay
         from engine_alpha.market.ccxt_feed import CcxtFeed
 
         self._ccxt = CcxtFeed(
@@ -412,6 +414,10 @@ def run_daemon(
         log.critical("journal_write_failed", path=str(exc.path), error=str(exc))
         print(f"chloe: journal write failed, stopping: {exc}", file=sys.stderr)
         return EXIT_JOURNAL_WRITE, daemon
+    except NoReplayDataError as exc:
+        log.error("replay_data_missing", data_dir=str(exc.data_dir), problem=str(exc))
+        print(f"chloe: {exc}", file=sys.stderr)
+        return EXIT_CONFIG, None
     portfolio = daemon.book.portfolio_stats(config.paper.position_limits.starting_equity_usd)
     log.info(
         "stopped",

@@ -16,11 +16,20 @@ from engine_alpha.market.bars import Bar, BarTime
 from engine_alpha.market.csv_bars import RowRefusal, bars_path, iter_csv_rows
 from engine_alpha.market.validation import BarValidator
 
-__all__ = ["ReplayFeed"]
+__all__ = ["NoReplayDataError", "ReplayFeed"]
 
 Sleep = Callable[[float], Awaitable[object]]
 _Stream = Generator[tuple[int, int, Bar], None, None]
 _TAIL_BYTES = 4096
+
+
+class NoReplayDataError(Exception):
+    """Not one asset has a bar file: a replay of nothing is a mistake, not an empty success."""
+
+    def __init__(self, data_dir: Path, expected: Sequence[Path]) -> None:
+        names = ", ".join(p.name for p in expected[:3]) + (", ..." if len(expected) > 3 else "")
+        super().__init__(f"{data_dir}: no replay data (none of {len(expected)} files: {names})")
+        self.data_dir = data_dir
 
 
 class ReplayFeed:
@@ -72,6 +81,13 @@ class ReplayFeed:
     def path(self, symbol: str) -> Path:
         """The CSV file this feed reads for `symbol`."""
         return bars_path(self.data_dir, symbol, self.timeframe)
+
+    def require_data(self) -> list[str]:
+        """The symbols without a bar file; NoReplayDataError when that is every symbol."""
+        missing = [s for s in self.symbols if not self.path(s).is_file()]
+        if self.symbols and len(missing) == len(self.symbols):
+            raise NoReplayDataError(self.data_dir, [self.path(s) for s in self.symbols])
+        return missing
 
     @property
     def total_bar_times(self) -> int | None:

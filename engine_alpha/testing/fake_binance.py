@@ -599,8 +599,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         fake = FakeBinance(
             args.data, exchange_info=args.exchange_info, clock=clock, host=args.host, port=args.port
         )
+        fake.start()
     except (ValueError, OSError) as exc:
-        print(f"fake-binance: {exc}", file=sys.stderr)
+        where = f" ({args.host}:{args.port})" if isinstance(exc, OSError) else ""
+        print(f"fake-binance: cannot start{where}: {exc}", file=sys.stderr)
         return 2
     done = threading.Event()
 
