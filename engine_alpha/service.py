@@ -29,7 +29,7 @@ from engine_alpha.execution.trader import Trader
 from engine_alpha.ledger.checkpoint import EVERY_S_LIVE, Checkpointer, recover
 from engine_alpha.ledger.journal import JournalError, JournalWriteError
 from engine_alpha.ledger.pf_report import report_from_book, write_report_atomic
-from engine_alpha.ledger.signal_log import SignalLog
+from engine_alpha.ledger.signal_log import SignalLog, cut_back
 from engine_alpha.market.bars import BarTime
 from engine_alpha.market.exchange_errors import FeedError
 from engine_alpha.market.replay import NoReplayDataError, ReplayFeed
@@ -102,13 +102,23 @@ class Daemon:
             self.log.warning(
                 "journal_torn_line_quarantined", path=str(self.journal.path), detail=warning
             )
+        signals_path = self.reports_dir / SIGNALS_FILE
+        removed = cut_back(signals_path, self.book.last_bar_ts)
+        if removed:
+            self.log.info(
+                "signals_cut_back",
+                path=str(signals_path),
+                bytes_removed=removed,
+                resume_after_ms=self.book.last_bar_ts,
+                note="records of bar times after the resume point; they are re-executed",
+            )
         self.markets = load_market_rules(Path(config.paper.feed.markets_file))
         self.symbols = run_symbols(config, list(self.book.positions))
         self.plans = build_plans(config, self.symbols, self.markets)
         self.trader = Trader(
             book=self.book,
             journal=self.journal,
-            signal_log=SignalLog(self.reports_dir / SIGNALS_FILE),
+            signal_log=SignalLog(signals_path),
             plans=self.plans,
             execution=config.paper.execution,
             timeframe=config.paper.feed.timeframe,

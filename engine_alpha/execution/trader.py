@@ -69,6 +69,21 @@ class _Pending:
     reverse: bool
 
 
+def mark_bar_time_groups(lines: list[dict[str, Any]]) -> None:
+    """Give each fill the seq of the last fill of its bar time (`group_end_seq`).
+
+    A bar time's fills are the unit of recovery: written together, and rolled back together
+    when a crash leaves them incomplete. The marker depends on the bars only, never on how
+    bar times were batched into commits, so a resumed run writes the same lines.
+    """
+    end = len(lines)
+    for i in range(end - 1, -1, -1):
+        line = lines[i]
+        if i == end - 1 or lines[i + 1]["bar_ts"] != line["bar_ts"]:
+            group_end = line["seq"]
+        line["group_end_seq"] = group_end
+
+
 class Trader:
     """Owns the book, the pending orders and the writes of one run; one instance per daemon."""
 
@@ -212,6 +227,7 @@ class Trader:
         if sized.refusal is not None:
             self._record_pending(
                 bar.symbol,
+                bar.ts_ms,
                 pending,
                 plan.mode,
                 outcome="refused",
@@ -249,7 +265,7 @@ class Trader:
         )
         self._write(line)
         self._record_pending(
-            bar.symbol, pending, plan.mode, outcome="taken", reason=None, numbers=numbers
+            bar.symbol, bar.ts_ms, pending, plan.mode, outcome="taken", reason=None, numbers=numbers
         )
 
     def _close(self, position: Position, bar_ts: int, raw_price: float, reason: str) -> None:
@@ -291,6 +307,7 @@ class Trader:
     def _record_pending(
         self,
         symbol: str,
+        fill_bar_ts: int,
         pending: _Pending,
         mode: str,
         *,
@@ -301,6 +318,7 @@ class Trader:
         self.signal_log.record(
             {
                 "bar_ts": pending.signal_bar_ts,
+                "fill_bar_ts": fill_bar_ts,
                 "symbol": symbol,
                 "mode": mode,
                 "regime": pending.regime,
@@ -319,10 +337,13 @@ class Trader:
     def commit(self) -> list[dict[str, Any]]:
         """Write the fills since the last commit (one fsync), then acknowledge them."""
         lines = self.unacked
+        # The signal records go first: the journal's commit is what restart trusts, and the
+        # records of any bar time it will re-execute are cut back at start (ledger/signal_log).
+        self.signal_log.flush()
         if lines:
+            mark_bar_time_groups(lines)
             self.journal.append(lines)
             self.journal.commit()
-        self.signal_log.flush()
         self.unacked = []
         for line in lines:
             self._log.info(

@@ -2,8 +2,10 @@
 
 Append-only, one fill per line, group commit (one write + fsync per `commit`). At open every
 line is validated, `seq` must run 1, 2, 3, ..., `fill_id`s must be unique and every close must
-close the open trade of its symbol. A torn last line is moved to `<journal>.quarantine`; damage
-anywhere else raises JournalError and the daemon refuses to start. A checkpoint whose SHA-256
+close the open trade of its symbol. Lines are read one bar time at a time (`group_end_seq`): a
+last bar time left incomplete or damaged by a crash (a torn commit: a cut line, a line end inside
+it, zeroed bytes) is moved whole to `<journal>.quarantine`, so recovery resumes before it and that
+bar time runs again; damage anywhere else raises JournalError and the daemon refuses to start. A checkpoint whose SHA-256
 matches the journal's first bytes (`Resume`, `ledger/checkpoint.py`) stands in for reading them.
 """
 
@@ -18,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import orjson
 from pydantic import ValidationError
@@ -86,9 +88,12 @@ def _json_type(annotation: Any) -> type:
 
 
 _FIELDS = FillLine.model_fields
+_MARKER = "group_end_seq"
 _COMMON = tuple(name for name, f in _FIELDS.items() if f.is_required())
 _OPEN_ONLY = ("stop_price", "target_price", "expires_bar_ts")
-_CLOSE_ONLY = tuple(name for name in _FIELDS if name not in _COMMON and name not in _OPEN_ONLY)
+_CLOSE_ONLY = tuple(
+    name for name in _FIELDS if name not in _COMMON and name not in (*_OPEN_ONLY, _MARKER)
+)
 
 
 def _as_parsed(keys: tuple[str, ...]) -> tuple[str, ...]:
@@ -96,15 +101,28 @@ def _as_parsed(keys: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(orjson.loads(orjson.dumps(dict.fromkeys(keys))))
 
 
-_OPEN_KEYS = _as_parsed(_COMMON + _OPEN_ONLY)
-_CLOSE_KEYS = _as_parsed(_COMMON + _CLOSE_ONLY)
-_OPEN_TYPES = tuple(_json_type(_FIELDS[k].annotation) for k in _OPEN_KEYS)
-_CLOSE_TYPES = tuple(_json_type(_FIELDS[k].annotation) for k in _CLOSE_KEYS)
 _LITERAL_KEYS = ("action", "mode", "side", "direction", "reason")
 _, _MODES, _SIDES, _DIRECTIONS, _REASONS = (get_args(_FIELDS[k].annotation) for k in _LITERAL_KEYS)
 _OPEN_LITERALS = frozenset(product(("open",), _MODES, _SIDES, _DIRECTIONS, ("signal",)))
 _CLOSE_LITERALS = frozenset(
     product(("close",), _MODES, _SIDES, _DIRECTIONS, [r for r in _REASONS if r != "signal"])
+)
+
+
+def _shape(keys: tuple[str, ...], literals: frozenset[tuple[str, ...]]) -> tuple[Any, ...]:
+    parsed = _as_parsed(keys)
+    return parsed, (tuple(_json_type(_FIELDS[k].annotation) for k in parsed), literals)
+
+
+# Key order as `append` writes it (the model's field order) -> (value types, literal tuples).
+# Lines written before commit groups have no marker; they are canonical too.
+_SHAPES: dict[tuple[str, ...], tuple[tuple[type, ...], frozenset[tuple[str, ...]]]] = dict(
+    (
+        _shape(_COMMON + _OPEN_ONLY + (_MARKER,), _OPEN_LITERALS),
+        _shape(_COMMON + _CLOSE_ONLY + (_MARKER,), _CLOSE_LITERALS),
+        _shape(_COMMON + _OPEN_ONLY, _OPEN_LITERALS),
+        _shape(_COMMON + _CLOSE_ONLY, _CLOSE_LITERALS),
+    )
 )
 _I = {name: i for i, name in enumerate(_COMMON)}
 _SEQ, _QTY, _PRICE, _NOTIONAL = _I["seq"], _I["qty"], _I["price"], _I["notional_usd"]
@@ -117,13 +135,10 @@ def _is_canonical(line: Any) -> bool:
     """True when `line` is certainly a valid FillLine in the key order `append` writes."""
     if type(line) is not dict:
         return False
-    keys = tuple(line)
-    if keys == _OPEN_KEYS:
-        expected_types, literals = _OPEN_TYPES, _OPEN_LITERALS
-    elif keys == _CLOSE_KEYS:
-        expected_types, literals = _CLOSE_TYPES, _CLOSE_LITERALS
-    else:
+    shape = _SHAPES.get(tuple(line))
+    if shape is None:
         return False
+    expected_types, literals = shape
     v = tuple(line.values())
     return (
         tuple(map(type, v)) == expected_types
@@ -137,7 +152,14 @@ def _is_canonical(line: Any) -> bool:
         and v[_SLIP] >= 0.0
         and 0.0 <= v[_CONF] <= 1.0
         and 0 <= v[_BUCKET] <= 9
+        and _marker_ok(line)
     )
+
+
+def _marker_ok(line: FillDict) -> bool:
+    """A line without a marker, or one whose group ends at or after it."""
+    marker = line.get(_MARKER)
+    return marker is None or marker >= line["seq"]
 
 
 def _validation_problem(exc: ValidationError) -> str:
@@ -350,49 +372,195 @@ class _Start:
     state: _Sequence
 
 
+@dataclass(slots=True)
+class _Group:
+    """The commit group being read: its lines wait here until its last line has been read."""
+
+    end_seq: int
+    offset: int
+    line_no: int
+    before: _Sequence
+    lines: list[FillDict] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Problem:
+    """The first damaged line: where, what, and whether it parsed as JSON at all."""
+
+    offset: int
+    line_no: int
+    text: str
+    parsed: bool
+
+
+def _markers_after(f: IO[bytes], offset: int, size: int) -> list[int | None] | None:
+    """The group markers of the lines from `offset` to `size` that parse as fill-like objects.
+
+    None when one of them parses but is not a fill (that is damage, not a torn write).
+    """
+    f.seek(offset)
+    markers: list[int | None] = []
+    read = offset
+    for raw in f:
+        if read >= size:
+            break
+        read += len(raw)
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        if type(parsed) is not dict or type(parsed.get("seq")) is not int:
+            return None
+        marker = parsed.get(_MARKER)
+        markers.append(marker if type(marker) is int else None)
+    return markers
+
+
+def _torn_commit(
+    f: IO[bytes], problem: _Problem, group: _Group | None, end: int, size: int
+) -> bool:
+    """Is `problem` what a write cut short leaves: confined to the last commit group?
+
+    The damaged line must not parse (a cut or zeroed write, not an edit), and every fill line
+    after it must belong to the same group as the open one (or, with none open, to one group).
+    Without markers (a journal from before groups), only a damaged last line is torn.
+    """
+    if problem.parsed:
+        return False
+    markers = _markers_after(f, end, size)
+    f.seek(end)
+    if markers is None:
+        return False
+    if group is not None:
+        return all(m == group.end_seq for m in markers)
+    if not markers:
+        return True
+    return markers[0] is not None and all(m == markers[0] for m in markers)
+
+
+def _admit(
+    state: _Sequence, line: FillDict, group: _Group | None, offset: int, line_no: int
+) -> tuple[str | None, _Group | None]:
+    """Take `line` into `state` and its commit group: (problem or None, the open group)."""
+    marker = line.get(_MARKER)
+    if group is not None and marker != group.end_seq:
+        return f"{_MARKER} {marker} inside the commit group ending at seq {group.end_seq}", group
+    opening = group is None and marker is not None
+    before = state.copy() if opening else state
+    problem = state.admit(line)
+    if problem is None and opening:
+        assert marker is not None
+        group = _Group(marker, offset, line_no, before)
+    return problem, group
+
+
+class _Reader:
+    """One pass over a journal file: lines checked, admitted and handed out by commit group."""
+
+    def __init__(self, f: IO[bytes], scan: _Scan, on_line: OnLine | None, collect: bool) -> None:
+        self.f = f
+        self.scan = scan
+        self.on_line = on_line
+        self.collect = collect
+        self.size = os.fstat(f.fileno()).st_size
+        self.group: _Group | None = None
+        self.damaged = False
+
+    def parse(self, raw: bytes, offset: int, line_no: int) -> tuple[Any, FillDict | _Problem]:
+        """The parsed JSON (or None) and the admitted line, or the problem with it."""
+        if raw[-1] != 0x0A or offset + len(raw) > self.size:
+            return None, _Problem(offset, line_no, "no newline at the end", parsed=False)
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return None, _Problem(offset, line_no, f"not JSON ({exc})", parsed=False)
+        line = parsed if _is_canonical(parsed) else _validate_slow(raw)
+        if isinstance(line, str):
+            return parsed, _Problem(offset, line_no, line, parsed=True)
+        text, self.group = _admit(self.scan.state, line, self.group, offset, line_no)
+        if text is not None:
+            return parsed, _Problem(offset, line_no, text, parsed=True)
+        return parsed, line
+
+    def take(self, line: FillDict) -> int:
+        """Hold `line` in its group; hand the group out when complete. Returns lines handed out."""
+        group = self.group
+        if group is None:  # a line from before commit groups: complete on its own
+            held = [line]
+        else:
+            group.lines.append(line)
+            if line["seq"] != group.end_seq:
+                return 0
+            held, self.group = group.lines, None
+        if self.on_line is not None:
+            for item in held:
+                self.on_line(item)
+        return len(held)
+
+    def damage(self, problem: _Problem, parsed: Any, end: int) -> bool:
+        """Record `problem`; True when it is a torn last commit (then `scan.tail` is set)."""
+        group = self.group
+        if self.damaged:  # past other damage, only a cut last line is still a torn write
+            torn = not problem.parsed and end >= self.size
+        else:
+            torn = _torn_commit(self.f, problem, group, end, self.size)
+        if torn:
+            self.cut(group.offset if group else problem.offset, problem.line_no, problem.text)
+            return True
+        self.damaged = True
+        self.scan.problem(problem.line_no, problem.text, collect=self.collect)
+        self.scan.state.skip(parsed)
+        self.group = None
+        return False
+
+    def cut(self, offset: int, line_no: int, reason: str) -> None:
+        """Roll the open group (or what starts at `offset`) back: it becomes the torn tail."""
+        group, self.group = self.group, None
+        if group is not None:
+            self.scan.state = group.before
+            line_no = group.line_no
+        self.f.seek(offset)
+        self.scan.tail = _Tail(offset, line_no, self.f.read(self.size - offset), reason)
+
+
 def _scan(
     path: Path, on_line: OnLine | None, *, collect: bool, start: _Start | None = None
 ) -> _Scan:
-    """Read and check every line (after `start`) up to the size the file had when reading began."""
+    """Read and check every line (after `start`) up to the size the file had when reading began.
+
+    Lines are handed to `on_line` one commit group at a time, once the group's last line has
+    been read. A group cut short (the last one, by a crash) becomes `scan.tail`: it is rolled
+    back whole and the state is the one before it.
+    """
     scan = _Scan(path) if start is None else _Scan(path, start.state.copy())
-    admit = scan.state.admit
-    loads = orjson.loads
     with path.open("rb") as f:
-        size = os.fstat(f.fileno()).st_size
+        reader = _Reader(f, scan, on_line, collect)
         offset = line_no = fills = 0
         if start is not None:
             offset, line_no = f.seek(start.offset), start.lines
             fills = line_no
         for raw in f:
-            if offset >= size:
+            if offset >= reader.size:
                 break
             line_no += 1
-            end = offset + len(raw)
-            if raw[-1] != 0x0A or end > size:
-                scan.tail = _Tail(offset, line_no, raw[: size - offset], "no newline at the end")
-                break
-            try:
-                parsed = loads(raw)
-            except orjson.JSONDecodeError as exc:
-                if end == size:
-                    scan.tail = _Tail(offset, line_no, raw, f"not JSON ({exc})")
+            end = min(offset + len(raw), reader.size)
+            parsed, line = reader.parse(raw, offset, line_no)
+            if isinstance(line, _Problem):
+                if reader.damage(line, parsed, end):
                     break
-                scan.problem(line_no, f"not JSON ({exc})", collect=collect)
-                scan.state.skip(None)
-                offset = end
-                continue
-            line = parsed if _is_canonical(parsed) else _validate_slow(raw)
-            if isinstance(line, str):
-                scan.problem(line_no, line, collect=collect)
-                scan.state.skip(parsed)
-            elif (problem := admit(line)) is not None:
-                scan.problem(line_no, problem, collect=collect)
-                scan.state.resync(line)
             else:
-                fills += 1
-                if on_line is not None:
-                    on_line(line)
+                fills += reader.take(line)
             offset = end
+        if reader.group is not None:
+            group = reader.group
+            reader.cut(
+                group.offset,
+                group.line_no,
+                f"commit group incomplete: it ends at seq {group.end_seq}, "
+                f"the journal at seq {scan.state.next_seq - 1}",
+            )
+    if scan.tail is not None:
+        line_no = scan.tail.line_no - 1
     scan.lines, scan.fills = line_no, fills
     scan.end = scan.tail.offset if scan.tail is not None else offset
     return scan
@@ -429,8 +597,9 @@ def verify_journal(path: Path) -> JournalReport:
     scan = _scan(path, None, collect=True)
     problems = list(scan.problems)
     if scan.tail is not None:
+        what = "torn last line" if scan.tail.data.count(b"\n") <= 1 else "torn last commit"
         problems.append(
-            f"line {scan.tail.line_no}: torn last line ({scan.tail.reason}, "
+            f"line {scan.tail.line_no}: {what} ({scan.tail.reason}, "
             f"{len(scan.tail.data)} bytes): opening would move it to {path.name}{QUARANTINE_SUFFIX}"
         )
     return JournalReport(
@@ -462,8 +631,10 @@ def _quarantine(path: Path, fd: int, tail: _Tail) -> str:
     fsync_dir(qpath.parent)
     os.ftruncate(fd, tail.offset)
     os.fsync(fd)
+    last = tail.line_no + max(1, tail.data.count(b"\n")) - 1
+    what = f"line {tail.line_no}" if last == tail.line_no else f"lines {tail.line_no}-{last}"
     return (
-        f"line {tail.line_no} of {path} was torn ({tail.reason}); its {len(tail.data)} bytes "
+        f"{what} of {path} were a torn commit ({tail.reason}); their {len(tail.data)} bytes "
         f"were moved to {qpath}"
     )
 

@@ -14,7 +14,10 @@ class FillLine(BaseModel):
     """A paper fill, entry or exit (SPEC §4). `bar_ts` is the bar in which the fill happened.
 
     Opens carry what recovery needs to carry the position on (`stop_price`, `target_price`,
-    `expires_bar_ts`); closes carry the entry and the net PnL of the round trip.
+    `expires_bar_ts`); closes carry the entry and the net PnL of the round trip. `group_end_seq`
+    ties a line to the fills of its bar time, always committed together: a group whose last
+    line is missing or damaged was never acknowledged, and recovery rolls it back whole so the
+    bar time is executed again. Lines from before groups existed have none and stand alone.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -51,9 +54,13 @@ class FillLine(BaseModel):
     entry_fee_usd: float | None = None
     pnl_usd: float | None = None
     pnl_bps: float | None = None
+    # every line since commit groups: the seq of the last fill of its bar time
+    group_end_seq: int | None = None
 
     @model_validator(mode="after")
     def _action_fields(self) -> FillLine:
+        if self.group_end_seq is not None and self.group_end_seq < self.seq:
+            raise ValueError(f"group_end_seq {self.group_end_seq} is before seq {self.seq}")
         if self.action == "open":
             if self.reason != "signal":
                 raise ValueError("an open fill has reason 'signal'")

@@ -1,15 +1,83 @@
 """`reports/signals.jsonl`: every signal, taken or refused, with its reason code and numbers.
 
-A diagnostic log: buffered and written at each journal commit. Unlike the trade journal it is not
-the source of truth, so around a crash a few lines may be missing or repeated.
+Written in step order, at each commit before the journal (flushed and fsynced), so the journal
+never holds a bar time whose signal records are missing. Each record belongs to the bar time
+whose step wrote it: `fill_bar_ts` for a record made when a pending order was sized at a bar's
+open, else `bar_ts`. At start the log is cut back to the records of bar times up to the
+journal's resume point (`cut_back`): the bar times after it are re-executed and write their
+records again, so after any stop the log equals an uninterrupted run's.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
+
+__all__ = ["SignalLog", "cut_back", "step_ts"]
+
+_READ_BACK = 1 << 16
+
+
+def step_ts(record: dict[str, Any]) -> int:
+    """The bar time of the step that wrote `record`."""
+    fill_bar_ts = record.get("fill_bar_ts")
+    return int(fill_bar_ts if fill_bar_ts is not None else record["bar_ts"])
+
+
+def _keeps(raw: bytes, resume_after_ms: int | None) -> bool:
+    """True when the complete line `raw` is a record of a bar time up to the resume point."""
+    if resume_after_ms is None:
+        return False
+    try:
+        record = orjson.loads(raw)
+        return step_ts(record) <= resume_after_ms
+    except (orjson.JSONDecodeError, TypeError, KeyError, ValueError):
+        return False  # damaged: what a crash mid-write leaves at the end
+
+
+def cut_back(path: Path, resume_after_ms: int | None) -> int:
+    """Cut `path` after its last record whose step is at or before `resume_after_ms`.
+
+    The log is in step order, so only its end is read, backwards. Returns the bytes removed.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return 0
+    try:
+        size = os.fstat(fd).st_size
+        keep = _keep_offset(fd, size, resume_after_ms)
+        if keep < size:
+            os.ftruncate(fd, keep)
+            os.fsync(fd)
+        return size - keep
+    finally:
+        os.close(fd)
+
+
+def _keep_offset(fd: int, size: int, resume_after_ms: int | None) -> int:
+    """The end offset of the last complete line to keep (0: keep none), reading backwards."""
+    if resume_after_ms is None:
+        return 0
+    pos, tail = size, b""  # tail holds bytes [pos, size)
+    judged_to = size  # every complete line ending after this offset is to go
+    while pos > 0:
+        start = max(0, pos - _READ_BACK)
+        tail = os.pread(fd, pos - start, start) + tail
+        pos = start
+        newline = tail.rfind(b"\n", 0, judged_to - pos)
+        while newline >= 0:
+            previous = tail.rfind(b"\n", 0, newline)
+            if previous < 0 and pos > 0:
+                break  # this line starts before what was read: read further back
+            if _keeps(tail[previous + 1 : newline], resume_after_ms):
+                return pos + newline + 1
+            judged_to = pos + previous + 1
+            newline = previous
+    return 0
 
 
 class SignalLog:
@@ -30,10 +98,11 @@ class SignalLog:
         self.records += 1
 
     def flush(self) -> None:
-        """Write the queued records."""
+        """Write the queued records and make them durable (before the journal commits)."""
         if self._buffer:
             self._file.write(b"".join(self._buffer))
             self._file.flush()
+            os.fsync(self._file.fileno())
             self._buffer.clear()
 
     def close(self) -> None:

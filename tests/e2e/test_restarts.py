@@ -30,6 +30,14 @@ def _reference(run_chloe: Callable[..., RunResult], config_dir: Path, tmp: Path)
     return _without_wall_time(result.journal())
 
 
+def _assert_same_signal_log(reports: Path, tmp: Path) -> None:
+    """signals.jsonl equals the uninterrupted run's, byte for byte (SPEC §7, issue: no repeats)."""
+    signals = (reports / "signals.jsonl").read_bytes()
+    reference = (tmp / "reference" / "signals.jsonl").read_bytes()
+    assert signals.count(b"\n") == reference.count(b"\n")
+    assert signals == reference
+
+
 def _assert_sound(reports: Path, config_dir: Path) -> None:
     check = check_reports(reports, load_config(config_dir))
     assert check.ok, check.render()
@@ -62,6 +70,7 @@ def test_sigterm_stops_within_5s_cleanly_and_a_restart_finishes_the_same_journal
     finish = run_chloe(config_dir, reports)
     assert finish.returncode == 0, finish.stderr
     assert _without_wall_time(finish.journal()) == reference
+    _assert_same_signal_log(reports, tmp_path)
     _assert_sound(reports, config_dir)
 
 
@@ -92,6 +101,7 @@ def test_twenty_kill_9s_at_random_moments_lose_and_repeat_nothing(
     finish = run_chloe(config_dir, reports)
     assert finish.returncode == 0, finish.stderr
     assert _without_wall_time(finish.journal()) == reference
+    _assert_same_signal_log(reports, tmp_path)
     _assert_sound(reports, config_dir)
 
 
