@@ -26,7 +26,7 @@ from engine_alpha.config.config_loader import ChloeConfig, ConfigError, load_con
 from engine_alpha.execution.book import Book
 from engine_alpha.execution.plans import build_plans, filter_rules, run_symbols
 from engine_alpha.execution.trader import Trader
-from engine_alpha.ledger.checkpoint import EVERY_S_LIVE, Checkpointer, recover
+from engine_alpha.ledger.checkpoint import Checkpointer, recover
 from engine_alpha.ledger.journal import JournalError, JournalWriteError
 from engine_alpha.ledger.pf_report import report_from_book, write_report_atomic
 from engine_alpha.ledger.signal_log import SignalLog, cut_back
@@ -39,6 +39,7 @@ from engine_alpha.rollout.startup import unmet_gates
 from engine_alpha.runner import Feed, Runner, RunStats, TradingWindow
 from engine_alpha.sd_notify import SdNotifier
 from engine_alpha.signals.model import WARMUP_BARS
+from engine_alpha.strategy.live_state import LiveStateKeeper, restore_live_state
 from engine_alpha.strategy.task import StrategyTask
 
 if TYPE_CHECKING:
@@ -102,19 +103,31 @@ class Daemon:
             self.log.warning(
                 "journal_torn_line_quarantined", path=str(self.journal.path), detail=warning
             )
+        self.markets = load_market_rules(Path(config.paper.feed.markets_file))
+        self.symbols = run_symbols(config, list(self.book.positions))
+        self.plans = build_plans(config, self.symbols, self.markets)
+        tasks = {
+            symbol: StrategyTask(symbol=symbol, rules=filter_rules(config, plan))
+            for symbol, plan in self.plans.items()
+        }
+        self.live = not options.replay and config.paper.feed.source == "ccxt"
+        # Live: continue each model from the checkpoint's live state (strategy/live_state.py).
+        self.restored = restore_live_state(
+            recovery.live_state if self.live else None, tasks, self.book.last_bar_ts
+        )
+        if self.live:
+            self._log_restored(fresh=self.book.lines == 0 and recovery.live_state is None)
+        resume_after = self.restored.resume_after_ms
         signals_path = self.reports_dir / SIGNALS_FILE
-        removed = cut_back(signals_path, self.book.last_bar_ts)
+        removed = cut_back(signals_path, resume_after)
         if removed:
             self.log.info(
                 "signals_cut_back",
                 path=str(signals_path),
                 bytes_removed=removed,
-                resume_after_ms=self.book.last_bar_ts,
+                resume_after_ms=resume_after,
                 note="records of bar times after the resume point; they are re-executed",
             )
-        self.markets = load_market_rules(Path(config.paper.feed.markets_file))
-        self.symbols = run_symbols(config, list(self.book.positions))
-        self.plans = build_plans(config, self.symbols, self.markets)
         self.trader = Trader(
             book=self.book,
             journal=self.journal,
@@ -126,25 +139,27 @@ class Daemon:
             max_exposure_usd=config.paper.position_limits.max_portfolio_exposure_usd,
             wall_clock=utc_now_iso,
         )
-        self.live = not options.replay and config.paper.feed.source == "ccxt"
+        self.trader.pending.update(self.restored.pending)
+        keeper = LiveStateKeeper(tasks, self.restored) if self.live else None
         self.checkpoints = Checkpointer(
             self.journal,
             self.book,
             saved_lines=recovery.resumed_lines,
             clock=time.monotonic,
-            every_s=EVERY_S_LIVE if self.live else None,
+            live_state=(
+                (lambda: keeper.capture(self.trader.last_bar_ts, self.trader.pending))
+                if keeper is not None
+                else None
+            ),
         )
-        if (problem := self.checkpoints.save_if_due()) is not None:  # a long full recovery
-            self.log.warning("checkpoint_not_saved", reason=problem)
+        if not self.live and (problem := self.checkpoints.save_if_due()) is not None:
+            self.log.warning("checkpoint_not_saved", reason=problem)  # a long full recovery
         self.runner = Runner(
             feed=_NoFeed(),
             trader=self.trader,
-            tasks={
-                symbol: StrategyTask(symbol=symbol, rules=filter_rules(config, plan))
-                for symbol, plan in self.plans.items()
-            },
+            tasks=tasks,
             window=TradingWindow(
-                resume_after_ms=self.book.last_bar_ts,
+                resume_after_ms=resume_after,
                 max_catchup_bars=config.paper.feed.max_catchup_bars,
                 timeframe_ms=config.timeframe_ms,
             ),
@@ -160,8 +175,30 @@ class Daemon:
             journal_lines=self.book.lines,
             from_checkpoint_lines=recovery.resumed_lines,
             open_positions=sorted(self.book.positions),
-            resume_after_ms=self.book.last_bar_ts,
+            resume_after_ms=resume_after,
         )
+
+    def _log_restored(self, *, fresh: bool) -> None:
+        """Say which models continue from saved state, and which warm up and what that changes."""
+        restored = self.restored
+        if restored.models:
+            self.log.info(
+                "model_state_restored",
+                symbols=sorted(restored.models),
+                bar_ts=restored.models,
+                pending_orders=sorted(restored.pending),
+                resume_after_ms=restored.resume_after_ms,
+            )
+        if restored.problems and not fresh:
+            self.log.warning(
+                "model_state_warmup",
+                symbols=sorted(restored.problems),
+                reasons=restored.problems,
+                warmup_bars=WARMUP_BARS,
+                effect="these models start from a backfill warm-up: their confidence ranks and "
+                "slow averages, and so their next decisions, can differ from an uninterrupted "
+                "run's until those windows turn over (about 500 bars)",
+            )
 
     async def _open_feed(self) -> Feed:
         """The replay feed, or the live ccxt feed with the exchange's market rules."""
@@ -185,6 +222,7 @@ class Daemon:
             feed,
             self.symbols,
             warmup_bars=WARMUP_BARS,
+            resume_from=self.restored.models,
             log=log,
             jitter_s=min(1.0, feed.poll_interval_s / 4),
             settle_s=min(2.0, feed.poll_interval_s),

@@ -58,7 +58,9 @@ class AssetPlan:
 
 
 @dataclass(slots=True)
-class _Pending:
+class PendingOrder:
+    """A signal of the last close, to be filled at the asset's next open."""
+
     direction: str
     regime: str
     confidence: float
@@ -67,6 +69,39 @@ class _Pending:
     signal_bar_ts: int
     vol_multiplier: float
     reverse: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The order as JSON data (saved with the live model state)."""
+        return {f: getattr(self, f) for f in _PENDING_TYPES}
+
+    @classmethod
+    def from_json(cls, data: Any) -> PendingOrder:
+        """Back from `to_json`; ValueError naming the field that does not fit."""
+        if not isinstance(data, dict) or sorted(data) != sorted(_PENDING_TYPES):
+            raise ValueError(f"pending order fields {data!r}")
+        for name, kind in _PENDING_TYPES.items():
+            if type(data[name]) is not kind:
+                raise ValueError(f"pending order {name}: {data[name]!r} is not a {kind.__name__}")
+        return cls(**data)
+
+
+_PENDING_TYPES: dict[str, type] = {
+    "direction": str,
+    "regime": str,
+    "confidence": float,
+    "bucket": int,
+    "atr": float,
+    "signal_bar_ts": int,
+    "vol_multiplier": float,
+    "reverse": bool,
+}
+
+
+def pending_from_json(data: Any) -> dict[str, PendingOrder]:
+    """Pending orders by symbol from their JSON data; ValueError naming what does not fit."""
+    if not isinstance(data, dict):
+        raise ValueError("pending orders: not an object")
+    return {symbol: PendingOrder.from_json(order) for symbol, order in data.items()}
 
 
 def mark_bar_time_groups(lines: list[dict[str, Any]]) -> None:
@@ -110,7 +145,7 @@ class Trader:
         self.timeframe_ms = timeframe_ms
         self.max_exposure_usd = max_exposure_usd
         self.wall_clock = wall_clock
-        self.pending: dict[str, _Pending] = {}
+        self.pending: dict[str, PendingOrder] = {}
         self.unacked: list[dict[str, Any]] = []
         self.fills_acked = 0
         self.last_bar_ts: int | None = None
@@ -189,7 +224,7 @@ class Trader:
             return
         assert decision.regime is not None  # a direction is only ever given after warm-up
         assert decision.confidence is not None and decision.bucket is not None
-        self.pending[symbol] = _Pending(
+        self.pending[symbol] = PendingOrder(
             direction=decision.direction,
             regime=decision.regime,
             confidence=decision.confidence,
@@ -202,7 +237,7 @@ class Trader:
 
     # ------------------------------------------------------------------ fills
 
-    def _open(self, bar: Bar, pending: _Pending) -> None:
+    def _open(self, bar: Bar, pending: PendingOrder) -> None:
         plan = self.plans[bar.symbol]
         assert plan.caps is not None
         price = fill_price(
@@ -308,7 +343,7 @@ class Trader:
         self,
         symbol: str,
         fill_bar_ts: int,
-        pending: _Pending,
+        pending: PendingOrder,
         mode: str,
         *,
         outcome: str,

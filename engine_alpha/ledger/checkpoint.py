@@ -7,9 +7,13 @@ first bytes still hash to it: the state is restored and only the lines after it 
 torn tail there is quarantined as usual). On any mismatch (journal shorter, bytes differ,
 unreadable file, unknown version, inconsistent state) it is ignored with a warning, and every
 line is read. Saved atomically (temp file, fsync, rename): by the daemon after a commit that
-brings `EVERY_LINES` new lines, in live mode at most every `EVERY_S_LIVE` seconds when lines
-were added, and at a clean shutdown. Saving reads nothing of the journal: the journal keeps
-the SHA-256 of its committed bytes as it grows.
+brings `EVERY_LINES` new lines (in live mode after every commit) and at a clean shutdown.
+Saving reads nothing of the journal: the journal keeps the SHA-256 of its committed bytes.
+
+In live mode the checkpoint also carries the live state (`live`: each asset's model state and
+the pending orders, as of the last bar time stepped and committed), saved after every commit,
+so a restart continues the models instead of warming them up (docs/operations.md). It is
+verified with the rest of the body and ignored with it.
 
 File: one JSON header line (`format`, `version`, `body_sha256`), then the JSON body.
 """
@@ -32,7 +36,6 @@ from engine_alpha.ledger.journal import FillDict, Journal, JournalFacts, Journal
 __all__ = [
     "CHECKPOINT_SUFFIX",
     "EVERY_LINES",
-    "EVERY_S_LIVE",
     "VERSION",
     "CheckpointError",
     "Checkpointable",
@@ -48,7 +51,6 @@ CHECKPOINT_SUFFIX = ".checkpoint"
 FORMAT = "chloe-journal-checkpoint"
 VERSION = 1
 EVERY_LINES = 25_000
-EVERY_S_LIVE = 60.0
 
 
 class CheckpointError(ValueError):
@@ -70,8 +72,10 @@ def checkpoint_path(journal_path: Path) -> Path:
     return journal_path.with_name(journal_path.name + CHECKPOINT_SUFFIX)
 
 
-def save_checkpoint(journal: Journal, fold: Checkpointable) -> Path:
+def save_checkpoint(journal: Journal, fold: Checkpointable, live: Any = None) -> Path:
     """Write the checkpoint of `journal`'s committed lines and `fold`'s state of them.
+
+    `live` (JSON data, optional) is saved with them in the same atomic step.
 
     ValueError when lines are pending or `fold` has applied a different number of lines (its
     state would not be the journal's); OSError when the file cannot be written.
@@ -84,6 +88,7 @@ def save_checkpoint(journal: Journal, fold: Checkpointable) -> Path:
             "journal": {"offset": snap.offset, "lines": snap.lines, "sha256": snap.sha256},
             "sequence": snap.sequence,
             "book": fold.snapshot(),
+            **({"live": live} if live is not None else {}),
         }
     )
     header = {"format": FORMAT, "version": VERSION, "body_sha256": hashlib.sha256(body).hexdigest()}
@@ -92,8 +97,10 @@ def save_checkpoint(journal: Journal, fold: Checkpointable) -> Path:
     return path
 
 
-def read_checkpoint(path: Path) -> tuple[JournalSnapshot, Any]:
-    """The journal snapshot and book state a checkpoint file holds; CheckpointError if unusable.
+def read_checkpoint(path: Path) -> tuple[JournalSnapshot, Any, Any]:
+    """The journal snapshot, book state and live state (or None) of a checkpoint file.
+
+    CheckpointError if unusable,
 
     FileNotFoundError when there is none.
     """
@@ -121,7 +128,7 @@ def read_checkpoint(path: Path) -> tuple[JournalSnapshot, Any]:
             sha256=str(content["journal"]["sha256"]),
             sequence=content["sequence"],
         )
-        return snap, content["book"]
+        return snap, content["book"], content.get("live")
     except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
         raise CheckpointError(f"malformed body: {exc!r}") from None
 
@@ -140,6 +147,7 @@ class Recovery:
     torn_warning: str | None
     resumed_lines: int
     checkpoint_problem: str | None
+    live_state: Any = None
 
 
 def recover(journal_path: Path, fold: Checkpointable) -> Recovery:
@@ -150,20 +158,26 @@ def recover(journal_path: Path, fold: Checkpointable) -> Recovery:
     """
     resume: Resume | None = None
     problem: str | None = None
+    live: Any = None
     with contextlib.suppress(FileNotFoundError):
         try:
-            snap, state = read_checkpoint(checkpoint_path(journal_path))
+            snap, state, live = read_checkpoint(checkpoint_path(journal_path))
         except CheckpointError as exc:
             problem = str(exc)
         else:
             resume = Resume(snap, partial(fold.restore, state))
     journal, _, torn = Journal.open(journal_path, fold.apply, resume=resume)
     problem = problem or journal.resume_problem
-    return Recovery(journal, torn, journal.resumed_lines, problem)
+    used = resume is not None and journal.resume_problem is None
+    return Recovery(journal, torn, journal.resumed_lines, problem, live if used else None)
 
 
 class Checkpointer:
-    """When the daemon saves: `every_lines` new lines, or `every_s` seconds with new lines."""
+    """When the daemon saves: `every_lines` new lines, or `every_s` seconds with new lines.
+
+    With `live_state` (live mode) it saves after every commit, the live state included: the
+    models move with every bar time, fills or not.
+    """
 
     def __init__(
         self,
@@ -174,17 +188,21 @@ class Checkpointer:
         clock: Callable[[], float],
         every_lines: int = EVERY_LINES,
         every_s: float | None = None,
+        live_state: Callable[[], Any] | None = None,
     ) -> None:
         self._journal = journal
         self._fold = fold
         self._clock = clock
         self._every_lines = every_lines
         self._every_s = every_s
+        self._live_state = live_state
         self._saved_lines = saved_lines
         self._saved_at = clock()
 
     def due(self) -> bool:
-        """True when enough lines or time have gone by since the last save."""
+        """True when enough lines or time have gone by since the last save (always, when live)."""
+        if self._live_state is not None:
+            return True
         new = self._fold.lines - self._saved_lines
         if new >= self._every_lines:
             return True
@@ -200,8 +218,9 @@ class Checkpointer:
 
     def save(self) -> str | None:
         """Save now; returns why it failed (the daemon goes on: it is a cache), else None."""
+        live = self._live_state() if self._live_state is not None else None
         try:
-            save_checkpoint(self._journal, self._fold)
+            save_checkpoint(self._journal, self._fold, live)
         except (OSError, ValueError) as exc:
             return f"{checkpoint_path(self._journal.path)}: {exc}"
         self._saved_lines = self._fold.lines

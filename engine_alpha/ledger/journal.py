@@ -5,8 +5,9 @@ line is validated, `seq` must run 1, 2, 3, ..., `fill_id`s must be unique and ev
 close the open trade of its symbol. Lines are read one bar time at a time (`group_end_seq`): a
 last bar time left incomplete or damaged by a crash (a torn commit: a cut line, a line end inside
 it, zeroed bytes) is moved whole to `<journal>.quarantine`, so recovery resumes before it and that
-bar time runs again; damage anywhere else raises JournalError and the daemon refuses to start. A checkpoint whose SHA-256
-matches the journal's first bytes (`Resume`, `ledger/checkpoint.py`) stands in for reading them.
+bar time runs again; damage anywhere else raises JournalError and the daemon refuses to start.
+A checkpoint whose SHA-256 matches the journal's first bytes (`Resume`, `ledger/checkpoint.py`)
+stands in for reading them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Live feed: Binance's closed bars through ccxt, polled on the exchange's own clock (SPEC §7).
 
 One ccxt client serves every asset. At start the feed loads the markets, asks the exchange's time
-and backfills `warmup_bars` + a margin + `feed.max_catchup_bars` closed bars per symbol, yielded as
+and backfills `warmup_bars` + a margin + `feed.max_catchup_bars` closed bars per symbol (for a
+symbol in `resume_from`, whose model was restored, every bar after that bar time), yielded as
 `backfill=True`; the consumer decides which of them only warm up and which are traded as catch-up
 (after its journal's last acted bar). Then, once per cycle (every `poll_interval_s`, and right after
 each timeframe boundary): one `GET /api/v3/time`; for each symbol owed a bar, klines since its
@@ -26,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -88,6 +89,7 @@ class CcxtFeed:
         *,
         warmup_bars: int,
         log: FilteringBoundLogger,
+        resume_from: Mapping[str, int] | None = None,
         clock_sleep: Sleep = asyncio.sleep,
         retry_wait: Wait | None = None,
         jitter_s: float = 1.0,
@@ -105,6 +107,7 @@ class CcxtFeed:
         self.settings = settings
         self.timeframe_ms = timeframe_ms(settings.timeframe)
         self.warmup_bars = warmup_bars
+        self._resume_from = dict(resume_from or {})
         self._symbols = [
             _Symbol(s, i, BarValidator(s, self.timeframe_ms)) for i, s in enumerate(symbols)
         ]
@@ -188,7 +191,12 @@ class CcxtFeed:
         last_closed = self._last_closed_open(now)
         bars_wanted = self.warmup_bars + BACKFILL_MARGIN_BARS + self.settings.max_catchup_bars
         for st in self._symbols:
-            st.next_since_ms = last_closed - (bars_wanted - 1) * self.timeframe_ms
+            resume = self._resume_from.get(st.symbol)
+            if resume is None:
+                st.next_since_ms = last_closed - (bars_wanted - 1) * self.timeframe_ms
+            else:  # a restored model: exactly the bars after its last one, however many
+                st.next_since_ms = resume + self.timeframe_ms
+                st.validator.last_ts_ms = resume
         self._live_from_ms = last_closed + self.timeframe_ms
         self._watermark_ms = last_closed
         active = self._active(now)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine_alpha.execution.trader import Decided
 from engine_alpha.market.bars import Bar
 from engine_alpha.risk.sizing import volatility_multiplier
 from engine_alpha.signals.model import SignalModel
+from engine_alpha.signals.state import StateError, dump_state, restore_state
 from engine_alpha.strategy.filters import FilterRules, refusal
 
 _BASELINE_ALPHA = 2.0 / (500 + 1)
@@ -34,6 +36,7 @@ class StrategyTask:
     model: SignalModel = field(default_factory=SignalModel)
     inbox: asyncio.Queue[_Batch | None] = field(default_factory=asyncio.Queue)
     _atr_pct_baseline: float = 0.0
+    last_bar_ts: int | None = None
 
     def decide(self, bars: list[Bar]) -> list[Decided]:
         """Run the model and the filter over `bars`, in order."""
@@ -63,7 +66,30 @@ class StrategyTask:
                 )
             append(Decided(bar, decision, code, vol_mult))
         self._atr_pct_baseline = base
+        if bars:
+            self.last_bar_ts = bars[-1].ts_ms
         return out
+
+    def state(self) -> dict[str, Any]:
+        """Everything the next decision depends on, as JSON data (saved with the checkpoint)."""
+        return {
+            "bar_ts": self.last_bar_ts,
+            "atr_pct_baseline": self._atr_pct_baseline,
+            "model": dump_state(self.model),
+        }
+
+    def restore(self, state: Any) -> None:
+        """Continue from a saved `state()`; StateError (nothing changed) when it does not fit."""
+        if not isinstance(state, dict) or sorted(state) != ["atr_pct_baseline", "bar_ts", "model"]:
+            raise StateError(f"{self.symbol}: not a strategy state")
+        bar_ts, base = state["bar_ts"], state["atr_pct_baseline"]
+        if type(bar_ts) is not int or type(base) is not float or not base >= 0.0:
+            raise StateError(f"{self.symbol}: bar_ts {bar_ts!r}, baseline {base!r}")
+        model = SignalModel(self.model.params)
+        restore_state(model, state["model"], f"{self.symbol}.model")
+        self.model = model
+        self._atr_pct_baseline = base
+        self.last_bar_ts = bar_ts
 
     def submit(self, bars: list[Bar]) -> asyncio.Future[list[Decided]]:
         """Queue a batch of bars; the future resolves with their decisions."""

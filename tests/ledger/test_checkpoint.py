@@ -302,7 +302,7 @@ def test_saving_with_lines_pending_or_a_book_ahead_is_refused(tmp_path: Path) ->
 
 def test_the_file_holds_the_journal_digest_and_is_replaced_atomically(tmp_path: Path) -> None:
     path = checkpointed(tmp_path, sample_lines(), 12)
-    snap, _ = read_checkpoint(checkpoint_path(path))
+    snap, _, _ = read_checkpoint(checkpoint_path(path))
     data = path.read_bytes()
     assert snap.lines == 12
     assert snap.sha256 == hashlib.sha256(data[: snap.offset]).hexdigest()
