@@ -15,6 +15,15 @@ from pathlib import Path
 DEFAULT_MODE = 0o644
 
 
+class WriteFailedError(Exception):
+    """A file the daemon keeps could not be written: fail-stop (exit 1), naming file and error."""
+
+    def __init__(self, path: Path, cause: OSError) -> None:
+        super().__init__(f"{path}: {cause.strerror or cause}")
+        self.path = path
+        self.cause = cause
+
+
 def fsync_dir(path: Path) -> None:
     """Make a rename or a new file in directory `path` durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)

@@ -105,7 +105,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     reports_dir = _dir_option(args.reports_dir, "CHLOE_REPORTS_DIR", "reports")
     reports_dir.mkdir(parents=True, exist_ok=True)
-    configure_logging(level=args.log_level, events_path=reports_dir / EVENTS_FILE)
+    events = configure_logging(level=args.log_level, events_path=reports_dir / EVENTS_FILE)
     options = RunOptions(
         config_dir=_dir_option(args.config_dir, "CHLOE_CONFIG_DIR", "config"),
         reports_dir=reports_dir,
@@ -114,7 +114,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         speed=args.speed,
     )
     with ProgressBar.for_tty() as progress:
-        code, daemon = run_daemon(options, on_progress=progress.update)
+        code, daemon = run_daemon(options, on_progress=progress.update, events=events)
     show = args.summary == "always" or (args.summary == "auto" and sys.stderr.isatty())
     if daemon is not None and show:
         print_summary(daemon)

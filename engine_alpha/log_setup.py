@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
 from structlog.typing import EventDict, WrappedLogger
+
+if TYPE_CHECKING:
+    from engine_alpha.rollout.events import EventFileSink
 
 _SECRET_KEYS = frozenset({"apikey", "api_key", "secret", "password", "token", "private_key"})
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
@@ -25,11 +28,11 @@ def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) ->
 
 def configure_logging(
     *, level: str = "info", json: bool | None = None, events_path: Path | None = None
-) -> None:
+) -> EventFileSink | None:
     """Configure structlog once per process; `json=None` picks JSON unless stdout is a TTY.
 
     With `events_path`, error and critical events are also appended there (the rollout gates
-    count them per asset).
+    count them per asset); the sink is returned so its owner can check it wrote (`failure`).
     """
     use_json = not sys.stdout.isatty() if json is None else json
     processors: list[Any] = [
@@ -38,10 +41,12 @@ def configure_logging(
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_secrets,
     ]
+    sink = None
     if events_path is not None:
         from engine_alpha.rollout.events import EventFileSink
 
-        processors.append(EventFileSink(events_path))
+        sink = EventFileSink(events_path)
+        processors.append(sink)
     if use_json:
         processors.append(structlog.processors.JSONRenderer(serializer=orjson.dumps))
         factory: Any = structlog.BytesLoggerFactory(sys.stdout.buffer)
@@ -54,3 +59,4 @@ def configure_logging(
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
+    return sink

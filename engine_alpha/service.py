@@ -2,7 +2,8 @@
 
 Start: validate config (exit 2 on a bad file), recover the book from the journal (exit 3 on a
 damaged journal), start one task per asset, READY. SIGTERM/SIGINT: stop between bar times,
-commit, write pf_local.json, exit 0. A journal write that fails is fail-stop (exit 1).
+commit, write pf_local.json, exit 0. A write that fails (journal, signal log, reports,
+checkpoint, events) is fail-stop: one critical `write_failed` line, exit 1.
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from engine_alpha.atomic_files import WriteFailedError
 from engine_alpha.config.config_loader import ChloeConfig, ConfigError, load_config
 from engine_alpha.execution.book import Book
 from engine_alpha.execution.plans import build_plans, filter_rules, run_symbols
 from engine_alpha.execution.trader import Trader
 from engine_alpha.ledger.checkpoint import Checkpointer, recover
-from engine_alpha.ledger.journal import JournalError, JournalWriteError
+from engine_alpha.ledger.journal import JournalError
 from engine_alpha.ledger.pf_report import report_from_book, write_report_atomic
 from engine_alpha.ledger.signal_log import SignalLog, cut_back
 from engine_alpha.market.bars import BarTime
@@ -44,9 +46,10 @@ from engine_alpha.strategy.task import StrategyTask
 
 if TYPE_CHECKING:
     from engine_alpha.market.ccxt_feed import CcxtFeed
+    from engine_alpha.rollout.events import EventFileSink
 
 EXIT_OK = 0
-EXIT_JOURNAL_WRITE = 1
+EXIT_WRITE_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_JOURNAL_DAMAGED = 3
 REPORT_INTERVAL_S = 1.0
@@ -81,9 +84,13 @@ class _NoFeed:
 class Daemon:
     """One run of the daemon: its config, book, trader and runner."""
 
-    def __init__(self, options: RunOptions, config: ChloeConfig) -> None:
+    def __init__(
+        self, options: RunOptions, config: ChloeConfig, events: EventFileSink | None = None
+    ) -> None:
         self.options = options
         self.config = config
+        self.events = events
+        self.failed: WriteFailedError | None = None
         self.log = structlog.get_logger("chloe")
         self.notifier = SdNotifier.from_env()
         self.reports_dir = options.reports_dir
@@ -152,8 +159,8 @@ class Daemon:
                 else None
             ),
         )
-        if not self.live and (problem := self.checkpoints.save_if_due()) is not None:
-            self.log.warning("checkpoint_not_saved", reason=problem)  # a long full recovery
+        if not self.live:
+            self.checkpoints.save_if_due()  # a long full recovery
         self.runner = Runner(
             feed=_NoFeed(),
             trader=self.trader,
@@ -254,7 +261,7 @@ class Daemon:
             "last_bar_ts": self.trader.last_bar_ts,
             "fills_this_run": self.trader.fills_acked,
         }
-        write_report_atomic(self.reports_dir / STATUS_FILE, status)
+        _write(write_report_atomic, self.reports_dir / STATUS_FILE, status)
         self._last_status = time.monotonic()
 
     def write_report(self) -> None:
@@ -265,8 +272,13 @@ class Daemon:
             generated_at=utc_now_iso(),
             **report_inputs(self.config),
         )
-        write_report_atomic(self.reports_dir / PF_FILE, report)
+        _write(write_report_atomic, self.reports_dir / PF_FILE, report)
         self._last_report = time.monotonic()
+
+    def check_events(self) -> None:
+        """Fail-stop when `events.jsonl` could not be written (the sink cannot raise itself)."""
+        if self.events is not None and self.events.failure is not None:
+            raise WriteFailedError(self.events.path, self.events.failure)
 
     def _on_commit(self, traded: bool) -> None:
         if self.live:
@@ -281,8 +293,8 @@ class Daemon:
             self.write_report()
         if self.live or now - self._last_status >= REPORT_INTERVAL_S:
             self.write_status()
-        if (problem := self.checkpoints.save_if_due()) is not None:
-            self.log.warning("checkpoint_not_saved", reason=problem)
+        self.checkpoints.save_if_due()
+        self.check_events()
 
     def status_line(self) -> str:
         """One line for systemd's STATUS=."""
@@ -414,7 +426,11 @@ class Daemon:
             asyncio.create_task(self._watchdog(interval), name="watchdog") if interval else None
         )
         try:
+            self.check_events()
             return await self.runner.run()
+        except WriteFailedError as exc:
+            self.failed = exc
+            raise
         finally:
             await gate_check
             if watchdog is not None:
@@ -424,19 +440,40 @@ class Daemon:
             await self.runner.stop_tasks()
             if self._ccxt is not None:
                 await self._ccxt.close()
+            try:
+                if self.failed is None:  # after a failed write, nothing more is written
+                    self._final_writes()
+            finally:
+                self.trader.signal_log.close(flush=False)
+                self.journal.close()
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                    loop.remove_signal_handler(sig)
+
+    def _final_writes(self) -> None:
+        """At a stop: commit the bar times stepped, then the report, status and checkpoint."""
+        try:
             self.trader.commit()
             self.write_report()
             self.write_status()
-            if (problem := self.checkpoints.save()) is not None:
-                self.log.warning("checkpoint_not_saved", reason=problem)
-            self.trader.signal_log.close()
-            self.journal.close()
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                loop.remove_signal_handler(sig)
+            self.checkpoints.save()
+            self.check_events()
+        except WriteFailedError as exc:
+            self.failed = exc
+            raise
+
+
+def _write(write: Callable[[Path, Any], None], path: Path, data: Any) -> None:
+    """One of the daemon's report writes; an OSError becomes `WriteFailedError` (fail-stop)."""
+    try:
+        write(path, data)
+    except OSError as exc:
+        raise WriteFailedError(path, exc) from exc
 
 
 def run_daemon(
-    options: RunOptions, on_progress: Callable[[RunStats], None] | None = None
+    options: RunOptions,
+    on_progress: Callable[[RunStats], None] | None = None,
+    events: EventFileSink | None = None,
 ) -> tuple[int, Daemon | None]:
     """Start, run and stop the daemon; returns the exit status and the daemon that ran."""
     log = structlog.get_logger("chloe")
@@ -446,8 +483,10 @@ def run_daemon(
         log.error("config_rejected", problem=str(exc))
         print(f"chloe: config rejected:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG, None
+    daemon: Daemon | None = None
     try:
-        daemon = Daemon(options, config)
+        daemon = Daemon(options, config, events)
+        asyncio.run(daemon.run(on_progress))
     except ConfigError as exc:
         log.error("config_rejected", problem=str(exc))
         print(f"chloe: config rejected:\n{exc}", file=sys.stderr)
@@ -456,12 +495,12 @@ def run_daemon(
         log.critical("journal_damaged", problem=str(exc))
         print(f"chloe: journal damaged, refusing to start:\n{exc}", file=sys.stderr)
         return EXIT_JOURNAL_DAMAGED, None
-    try:
-        asyncio.run(daemon.run(on_progress))
-    except JournalWriteError as exc:
-        log.critical("journal_write_failed", path=str(exc.path), error=str(exc))
-        print(f"chloe: journal write failed, stopping: {exc}", file=sys.stderr)
-        return EXIT_JOURNAL_WRITE, daemon
+    except WriteFailedError as exc:
+        # One path for every file the daemon writes: what was acknowledged is on disk, the
+        # unacknowledged rest was rolled back, and nothing more is written (docs/operations.md).
+        log.critical("write_failed", path=str(exc.path), file=exc.path.name, error=str(exc.cause))
+        print(f"chloe: cannot write {exc.path}: {exc.cause}; stopping", file=sys.stderr)
+        return EXIT_WRITE_FAILED, daemon
     except NoReplayDataError as exc:
         log.error("replay_data_missing", data_dir=str(exc.data_dir), problem=str(exc))
         print(f"chloe: {exc}", file=sys.stderr)

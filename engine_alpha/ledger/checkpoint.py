@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from engine_alpha.atomic_files import replace_atomic
+from engine_alpha.atomic_files import WriteFailedError, replace_atomic
 from engine_alpha.ledger.journal import FillDict, Journal, JournalFacts, JournalSnapshot, Resume
 
 __all__ = [
@@ -212,17 +212,17 @@ class Checkpointer:
             and self._clock() - self._saved_at >= self._every_s
         )
 
-    def save_if_due(self) -> str | None:
-        """Save when `due`; returns why saving failed, else None."""
-        return self.save() if self.due() else None
+    def save_if_due(self) -> None:
+        """Save when `due`."""
+        if self.due():
+            self.save()
 
-    def save(self) -> str | None:
-        """Save now; returns why it failed (the daemon goes on: it is a cache), else None."""
+    def save(self) -> None:
+        """Save now; `WriteFailedError` when the file cannot be written (fail-stop)."""
         live = self._live_state() if self._live_state is not None else None
         try:
             save_checkpoint(self._journal, self._fold, live)
-        except (OSError, ValueError) as exc:
-            return f"{checkpoint_path(self._journal.path)}: {exc}"
+        except OSError as exc:
+            raise WriteFailedError(checkpoint_path(self._journal.path), exc) from exc
         self._saved_lines = self._fold.lines
         self._saved_at = self._clock()
-        return None

@@ -13,6 +13,7 @@ stands in for reading them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -26,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, ge
 import orjson
 from pydantic import ValidationError
 
-from engine_alpha.atomic_files import fsync_dir
+from engine_alpha.atomic_files import WriteFailedError, fsync_dir
 from engine_alpha.ledger.records import FillLine
 
 if TYPE_CHECKING:
@@ -70,13 +71,8 @@ class JournalBusyError(JournalError):
     """Another process holds the journal open for writing."""
 
 
-class JournalWriteError(Exception):
-    """A write, flush or fsync of the journal failed: fail-stop, the caller exits."""
-
-    def __init__(self, path: Path, cause: OSError) -> None:
-        super().__init__(f"{path}: journal write failed: {cause}")
-        self.path = path
-        self.cause = cause
+class JournalWriteError(WriteFailedError):
+    """A write, flush or fsync of the journal failed, or it cannot be opened for writing."""
 
 
 def _json_type(annotation: Any) -> type:
@@ -640,13 +636,16 @@ def _quarantine(path: Path, fd: int, tail: _Tail) -> str:
     )
 
 
+_WRITE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT})
+
+
 def _open_locked(path: Path) -> int:
     """Open the journal for appending (creating it durably) under an exclusive lock."""
     created = not path.exists()
     try:
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise JournalError(path, None, f"cannot be opened: {exc}") from exc
+    except OSError as exc:  # read-only, no permission, disk full: a write failure, not damage
+        raise JournalWriteError(path, exc) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         if created:
@@ -656,7 +655,7 @@ def _open_locked(path: Path) -> int:
         raise JournalBusyError(path, None, "another process has the journal open") from None
     except OSError as exc:
         os.close(fd)
-        raise JournalError(path, None, f"cannot be locked: {exc}") from exc
+        raise JournalWriteError(path, exc) from exc
     return fd
 
 
@@ -770,6 +769,8 @@ class Journal:
             warning = _quarantine(path, fd, scan.tail) if scan.tail is not None else None
         except OSError as exc:
             os.close(fd)
+            if exc.errno in _WRITE_ERRNOS:  # the repair (quarantine) could not be written
+                raise JournalWriteError(path, exc) from exc
             raise JournalError(path, None, f"cannot be read or repaired: {exc}") from exc
         except BaseException:
             os.close(fd)

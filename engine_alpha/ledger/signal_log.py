@@ -10,11 +10,14 @@ records again, so after any stop the log equals an uninterrupted run's.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
+
+from engine_alpha.atomic_files import WriteFailedError
 
 __all__ = ["SignalLog", "cut_back", "step_ts"]
 
@@ -47,6 +50,8 @@ def cut_back(path: Path, resume_after_ms: int | None) -> int:
         fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
     except FileNotFoundError:
         return 0
+    except OSError as exc:
+        raise WriteFailedError(path, exc) from exc
     try:
         size = os.fstat(fd).st_size
         keep = _keep_offset(fd, size, resume_after_ms)
@@ -54,6 +59,8 @@ def cut_back(path: Path, resume_after_ms: int | None) -> int:
             os.ftruncate(fd, keep)
             os.fsync(fd)
         return size - keep
+    except OSError as exc:
+        raise WriteFailedError(path, exc) from exc
     finally:
         os.close(fd)
 
@@ -81,15 +88,24 @@ def _keep_offset(fd: int, size: int, resume_after_ms: int | None) -> int:
 
 
 class SignalLog:
-    """Buffered appender of signal records, one JSON object per line."""
+    """Buffered appender of signal records, one JSON object per line.
 
-    __slots__ = ("_buffer", "_file", "path", "records")
+    A flush that fails (disk full, read-only file) is rolled back to the last complete record
+    and raises `WriteFailedError`: the log never holds half a line, and nothing more is written.
+    """
+
+    __slots__ = ("_buffer", "_failed", "_fd", "path", "records")
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[bytes] = path.open("ab")
+        try:
+            self._fd: int | None = os.open(
+                path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644
+            )
+        except OSError as exc:
+            raise WriteFailedError(path, exc) from exc
         self._buffer: list[bytes] = []
+        self._failed: WriteFailedError | None = None
         self.records = 0
 
     def record(self, entry: dict[str, Any]) -> None:
@@ -99,13 +115,33 @@ class SignalLog:
 
     def flush(self) -> None:
         """Write the queued records and make them durable (before the journal commits)."""
-        if self._buffer:
-            self._file.write(b"".join(self._buffer))
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._buffer.clear()
+        if self._failed is not None:
+            raise self._failed
+        if not self._buffer or self._fd is None:
+            return
+        fd = self._fd
+        data = memoryview(b"".join(self._buffer))
+        size = -1
+        try:
+            size = os.fstat(fd).st_size
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fsync(fd)
+        except OSError as exc:
+            if size >= 0:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                    os.fsync(fd)
+            self._failed = WriteFailedError(self.path, exc)
+            raise self._failed from exc
+        self._buffer.clear()
 
-    def close(self) -> None:
-        """Flush and close the file."""
-        self.flush()
-        self._file.close()
+    def close(self, *, flush: bool = True) -> None:
+        """Flush (unless told not to, after a failure) and close the file."""
+        try:
+            if flush:
+                self.flush()
+        finally:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None

@@ -7,9 +7,11 @@ are the recorded events whose `symbol` (or `task` `strategy:<SYMBOL>`) names it.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
@@ -45,26 +47,39 @@ class EventFileSink:
     """structlog processor: append error-level events to `events.jsonl`, pass every event on.
 
     Place it after `add_log_level`/`TimeStamper` and before the renderer. The file is opened
-    (created) at construction, so its presence says the daemon records errors.
+    (created) at construction, so its presence says the daemon records errors. A processor must
+    not raise (it would break the log call), so a failed open or write is kept in `failure`: the
+    daemon checks it and stops (fail-stop, like every write), and the log line still goes out.
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[bytes] = path.open("ab")
+        self.failure: OSError | None = None
+        self._fd: int | None = None
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            self.failure = exc
 
     def __call__(self, _logger: Any, method_name: str, event_dict: Any) -> Any:
         """Record `event_dict` when its level is error or critical; return it unchanged."""
         level = str(event_dict.get("level", method_name)).lower()
-        if level in ERROR_LEVELS:
-            record = {"level": level, **event_dict}
+        if level in ERROR_LEVELS and self._fd is not None and self.failure is None:
+            data = memoryview(orjson.dumps({"level": level, **event_dict}, default=str) + b"\n")
+            size = -1
             try:
-                self._file.write(orjson.dumps(record, default=str) + b"\n")
-                self._file.flush()
-            except OSError:  # a diagnostic copy: never let it break the log line itself
-                pass
+                size = os.fstat(self._fd).st_size
+                while data:
+                    data = data[os.write(self._fd, data) :]
+            except OSError as exc:
+                self.failure = exc
+                if size >= 0:  # never leave half a line behind
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(self._fd, size)
         return event_dict
 
     def close(self) -> None:
         """Close the file."""
-        self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine_alpha.atomic_files import WriteFailedError
 from engine_alpha.execution.book import Book
 from engine_alpha.ledger.checkpoint import (
     Checkpointer,
@@ -328,27 +329,30 @@ def test_the_checkpointer_saves_after_enough_lines_or_time(tmp_path: Path) -> No
             book.apply(line)
             journal.append([line])
             journal.commit()
-            assert every.save_if_due() is None
+            every.save_if_due()
         assert not checkpoint_path(path).exists()
         clock.now = 60.0
-        assert every.save_if_due() is None
+        every.save_if_due()
         assert read_checkpoint(checkpoint_path(path))[0].lines == 9
         for line in lines[9:19]:
             book.apply(line)
             journal.append([line])
         journal.commit()
         assert every.due()
-        assert every.save_if_due() is None
+        every.save_if_due()
         assert read_checkpoint(checkpoint_path(path))[0].lines == 19
         assert not every.due()
 
 
-def test_a_checkpoint_that_cannot_be_written_is_reported_not_raised(tmp_path: Path) -> None:
+def test_a_checkpoint_that_cannot_be_written_raises_write_failed_naming_it(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "trades.jsonl"
     book = Book()
     checkpoint_path(path).mkdir()  # os.replace cannot put a file there
     with Journal.open(path, book.apply)[0] as journal:
         every = Checkpointer(journal, book, saved_lines=0, clock=_Clock())
-        problem = every.save()
-    assert problem is not None and "trades.jsonl.checkpoint" in problem
+        with pytest.raises(WriteFailedError) as failed:
+            every.save()
+    assert failed.value.path == checkpoint_path(path)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

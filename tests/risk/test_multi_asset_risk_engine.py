@@ -179,7 +179,7 @@ def test_portfolio_risk_is_not_stable_past_its_limits(config: ChloeConfig) -> No
     journal = Journal()
     journal.trade("ETHUSDT", T0, -2600.0, qty=40.0)  # 26% of the 10000 USD portfolio
     journal.open("ETHUSDT", T0 + DAY_MS, qty=25.0)  # 2500 USD open, limit 2000
-    events = [{"level": "critical", "event": "journal_write_failed"}]
+    events = [{"level": "critical", "event": "write_failed"}]
     portfolio = _assess(config, journal, events=events).portfolio
     assert not portfolio.stable
     assert [b.code for b in portfolio.blockers] == [

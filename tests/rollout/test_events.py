@@ -58,7 +58,7 @@ def test_the_sink_works_inside_a_structlog_chain(tmp_path: Path) -> None:
 
 def test_events_without_an_asset_count_for_the_portfolio() -> None:
     events = [
-        {"level": "critical", "event": "journal_write_failed"},
+        {"level": "critical", "event": "write_failed"},
         {"level": "error", "event": "x", "task": "watchdog"},
         {"level": "warning", "event": "bar_gap", "symbol": "ETHUSDT"},
     ]
