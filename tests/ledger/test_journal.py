@@ -276,8 +276,8 @@ def test_a_second_writer_is_refused(tmp_path: Path) -> None:
         open_journal(path)
 
 
-def test_a_journal_that_cannot_be_opened_is_a_journal_error(tmp_path: Path) -> None:
-    with pytest.raises(JournalError, match="cannot be opened"):
+def test_a_journal_that_cannot_be_opened_for_writing_is_a_write_failure(tmp_path: Path) -> None:
+    with pytest.raises(JournalWriteError, match="Is a directory"):
         open_journal(tmp_path)
 
 
