@@ -57,6 +57,7 @@ class EventFileSink:
         self.failure: OSError | None = None
         self._fd: int | None = None
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
             self.failure = exc
