@@ -8,8 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from engine_alpha.config.config_loader import ConfigError, load_config
-from engine_alpha.log_setup import configure_logging
+from engine_alpha.early_signals import EarlySignals
 
 
 def _dir_option(value: str | None, env: str, default: str) -> Path:
@@ -99,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from engine_alpha.log_setup import configure_logging
     from engine_alpha.rollout.events import EVENTS_FILE
     from engine_alpha.service import RunOptions, run_daemon
     from engine_alpha.summary import ProgressBar, print_summary
@@ -114,7 +114,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         speed=args.speed,
     )
     with ProgressBar.for_tty() as progress:
-        code, daemon = run_daemon(options, on_progress=progress.update, events=events)
+        code, daemon = run_daemon(
+            options, on_progress=progress.update, events=events, early=args.early_signals
+        )
     show = args.summary == "always" or (args.summary == "auto" and sys.stderr.isatty())
     if daemon is not None and show:
         print_summary(daemon)
@@ -122,6 +124,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
+    from engine_alpha.config.config_loader import ConfigError, load_config
     from engine_alpha.config.schema import write_schemas
 
     config_dir = _dir_option(args.config_dir, "CHLOE_CONFIG_DIR", "config")
@@ -139,6 +142,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_journal(args: argparse.Namespace) -> int:
+    from engine_alpha.config.config_loader import ConfigError, load_config
     from engine_alpha.journal_check import check_reports
 
     config_dir = _dir_option(args.config_dir, "CHLOE_CONFIG_DIR", "config")
@@ -162,8 +166,12 @@ def _cmd_fake_exchange(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `chloe` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Before anything slow (imports, config, recovery): a stop or reload sent to a starting
+    # daemon is kept and honoured, not fatal (engine_alpha/early_signals.py).
+    early = EarlySignals().install() if argv[:1] == ["run"] else None
     if argv[:1] == ["fake-exchange"]:  # its own options are fake_binance's
         return _cmd_fake_exchange(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
+    args.early_signals = early
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)

@@ -45,6 +45,7 @@ from engine_alpha.strategy.live_state import LiveStateKeeper, restore_live_state
 from engine_alpha.strategy.task import StrategyTask
 
 if TYPE_CHECKING:
+    from engine_alpha.early_signals import EarlySignals
     from engine_alpha.market.ccxt_feed import CcxtFeed
     from engine_alpha.rollout.events import EventFileSink
 
@@ -401,10 +402,20 @@ class Daemon:
                 note="enabled in the config, which is the operator's last word: it runs",
             )
 
-    async def run(self, on_progress: Callable[[RunStats], None] | None = None) -> RunStats:
+    async def run(
+        self,
+        on_progress: Callable[[RunStats], None] | None = None,
+        early: EarlySignals | None = None,
+    ) -> RunStats:
         """Run until the feed ends or a stop signal; always commit and write the report."""
         loop = asyncio.get_running_loop()
         self._install_signals(loop)
+        if early is not None and early.stop is not None:  # sent while starting: honour it now
+            self.log.info("stop_requested", signal=early.stop, while_starting=True)
+            self.runner.stop_requested.set()
+        if early is not None and early.reload:
+            self.log.info("reload_requested", while_starting=True)
+            self._reload_requested = True
         self.runner.on_progress = on_progress
         self.runner.feed = await self._open_feed()
         self.runner.start_tasks()
@@ -474,6 +485,7 @@ def run_daemon(
     options: RunOptions,
     on_progress: Callable[[RunStats], None] | None = None,
     events: EventFileSink | None = None,
+    early: EarlySignals | None = None,
 ) -> tuple[int, Daemon | None]:
     """Start, run and stop the daemon; returns the exit status and the daemon that ran."""
     log = structlog.get_logger("chloe")
@@ -486,7 +498,7 @@ def run_daemon(
     daemon: Daemon | None = None
     try:
         daemon = Daemon(options, config, events)
-        asyncio.run(daemon.run(on_progress))
+        asyncio.run(daemon.run(on_progress, early))
     except ConfigError as exc:
         log.error("config_rejected", problem=str(exc))
         print(f"chloe: config rejected:\n{exc}", file=sys.stderr)

@@ -157,13 +157,18 @@ class ClosedTrades:
         return acc
 
     def snapshot(self) -> dict[str, Any]:
-        """The log and the accumulators built so far, as plain JSON values."""
+        """The log and the accumulators built so far, as plain JSON values.
+
+        An asset without a closed trade has nothing to save (its accumulator is rebuilt from
+        the equity alone), so whether a report has asked for it never changes the snapshot.
+        """
+        assets = {symbol: _acc_fields(acc) for symbol, acc in self._stats.items()}
         return {
             "symbols": list(self._symbols),
             "pnls_f64": _le_bytes(self._pnls),
             "symbol_ids_u16": _le_bytes(self._symbol_ids),
             "portfolio": _acc_fields(self._portfolio) if self._portfolio is not None else None,
-            "assets": {symbol: _acc_fields(acc) for symbol, acc in self._stats.items()},
+            "assets": {symbol: acc for symbol, acc in assets.items() if acc["trades"]},
         }
 
     @classmethod

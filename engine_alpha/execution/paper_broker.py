@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine_alpha.ledger.arithmetic import BPS, fee_usd, net_pnl_usd
 from engine_alpha.market.bars import Bar
 from engine_alpha.market.rules import round_price
-
-BPS = 10_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +61,6 @@ def fill_price(raw_price: float, side: str, slippage_bps: float, tick_size: floa
     return round_price(raw_price * factor, tick_size, side)
 
 
-def fee_usd(notional_usd: float, fee_bps: float) -> float:
-    """Taker fee of one fill."""
-    return notional_usd * fee_bps / BPS
-
-
 def stop_and_target(
     direction: str, entry_price: float, atr: float, stop_atr: float, target_atr: float
 ) -> tuple[float, float]:
@@ -94,9 +88,14 @@ def intrabar_exit(position: Position, bar: Bar) -> tuple[str, float] | None:
 
 def trade_pnl_usd(position: Position, exit_price: float, exit_fee_usd: float) -> float:
     """Net PnL: direction x (exit - entry) x qty - fees of both sides."""
-    sign = 1.0 if position.direction == "long" else -1.0
-    gross = sign * (exit_price - position.entry_price) * position.qty
-    return gross - position.entry_fee_usd - exit_fee_usd
+    return net_pnl_usd(
+        position.direction,
+        entry_price=position.entry_price,
+        exit_price=exit_price,
+        qty=position.qty,
+        entry_fee_usd=position.entry_fee_usd,
+        exit_fee_usd=exit_fee_usd,
+    )
 
 
 def open_line(

@@ -21,12 +21,12 @@ from engine_alpha.execution.paper_broker import (
     Position,
     close_line,
     entry_side,
-    fee_usd,
     fill_price,
     intrabar_exit,
     open_line,
     stop_and_target,
 )
+from engine_alpha.ledger.arithmetic import fee_usd
 from engine_alpha.ledger.journal import Journal
 from engine_alpha.ledger.signal_log import SignalLog
 from engine_alpha.market.bars import Bar, BarTime

@@ -31,7 +31,14 @@ from typing import Any, Protocol
 import orjson
 
 from engine_alpha.atomic_files import WriteFailedError, replace_atomic
-from engine_alpha.ledger.journal import FillDict, Journal, JournalFacts, JournalSnapshot, Resume
+from engine_alpha.ledger.journal import (
+    FillDict,
+    Journal,
+    JournalFacts,
+    JournalSnapshot,
+    Resume,
+    read_journal,
+)
 
 __all__ = [
     "CHECKPOINT_SUFFIX",
@@ -41,6 +48,7 @@ __all__ = [
     "Checkpointable",
     "Checkpointer",
     "Recovery",
+    "check_checkpoint",
     "checkpoint_path",
     "read_checkpoint",
     "recover",
@@ -51,6 +59,7 @@ CHECKPOINT_SUFFIX = ".checkpoint"
 FORMAT = "chloe-journal-checkpoint"
 VERSION = 1
 EVERY_LINES = 25_000
+RECHECK_LINES = 100_000
 
 
 class CheckpointError(ValueError):
@@ -150,26 +159,136 @@ class Recovery:
     live_state: Any = None
 
 
-def recover(journal_path: Path, fold: Checkpointable) -> Recovery:
-    """Open the journal into `fold`, from its checkpoint when that matches the journal's bytes.
+def recover(
+    journal_path: Path, fold: Checkpointable, *, recheck_lines: int = RECHECK_LINES
+) -> Recovery:
+    """Open the journal into `fold`, from its checkpoint when that matches the journal.
 
-    `resumed_lines` is how many lines the checkpoint covered (0: every line was read);
-    `checkpoint_problem` says why an existing checkpoint was not used.
+    A checkpoint is a cache, so it is checked against the journal it claims to summarise, not
+    only against its own hash (which anyone editing it can recompute): its last line must be
+    the journal's (seq and bar time), and when it covers at most `recheck_lines` lines (about a
+    second of reading) its whole book state must equal a recomputation from those lines. Any
+    mismatch and it is ignored, with its live state. `resumed_lines` is how many lines the
+    checkpoint spared reading (0: every line was read); `checkpoint_problem` says why an
+    existing checkpoint was not used.
     """
     resume: Resume | None = None
     problem: str | None = None
     live: Any = None
+    recheck: tuple[JournalSnapshot, Any] | None = None
     with contextlib.suppress(FileNotFoundError):
         try:
             snap, state, live = read_checkpoint(checkpoint_path(journal_path))
+            last_line_problem(journal_path, snap, state)
         except CheckpointError as exc:
             problem = str(exc)
         else:
-            resume = Resume(snap, partial(fold.restore, state))
+            if 0 < snap.lines <= recheck_lines:
+                recheck = snap, state
+            else:
+                resume = Resume(snap, partial(fold.restore, state))
+    if recheck is not None:
+        capture = _Capture(fold, recheck[0].lines)
+        journal, _, torn = Journal.open(journal_path, capture.apply)
+        problem = capture.problem(recheck[1])
+        return Recovery(journal, torn, 0, problem, live if problem is None else None)
     journal, _, torn = Journal.open(journal_path, fold.apply, resume=resume)
     problem = problem or journal.resume_problem
     used = resume is not None and journal.resume_problem is None
     return Recovery(journal, torn, journal.resumed_lines, problem, live if used else None)
+
+
+def check_checkpoint(journal_path: Path, fold: Checkpointable) -> str | None:
+    """Why the checkpoint beside the journal does not match it (None: it does, or there is none).
+
+    Read-only, and always the full recomputation (`chloe journal verify`); `fold` is fresh.
+    """
+    try:
+        snap, state, _ = read_checkpoint(checkpoint_path(journal_path))
+        last_line_problem(journal_path, snap, state)
+    except FileNotFoundError:
+        return None
+    except CheckpointError as exc:
+        return str(exc)
+    capture = _Capture(fold, snap.lines)
+    read_journal(journal_path, capture.apply)
+    return capture.problem(state)
+
+
+def last_line_problem(journal_path: Path, snap: JournalSnapshot, state: Any) -> None:
+    """CheckpointError unless the checkpoint's last line is the journal's (seq, bar time)."""
+    if snap.lines == 0:
+        return
+    try:
+        with journal_path.open("rb") as f:
+            start = max(0, snap.offset - _LAST_LINE_MAX)
+            f.seek(start)
+            data = f.read(snap.offset - start)
+    except OSError as exc:
+        raise CheckpointError(f"the journal cannot be read: {exc}") from None
+    if len(data) != snap.offset - start or not data.endswith(b"\n"):
+        raise CheckpointError(f"it covers {snap.offset} bytes, the journal has no line end there")
+    last = data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]
+    try:
+        line = orjson.loads(last)
+        seq, bar_ts = line["seq"], line["bar_ts"]
+    except (orjson.JSONDecodeError, TypeError, KeyError):
+        raise CheckpointError("the journal line where it ends is not a fill") from None
+    book_ts = state.get("last_bar_ts") if isinstance(state, dict) else None
+    if seq != snap.lines or bar_ts != book_ts:
+        raise CheckpointError(
+            f"it ends at seq {snap.lines}, bar_ts {book_ts!r}; the journal line there has "
+            f"seq {seq!r}, bar_ts {bar_ts!r}"
+        )
+
+
+_LAST_LINE_MAX = 1 << 16
+
+
+class _Capture:
+    """Folds the first `lines` lines into `fold` and keeps its state at that point."""
+
+    def __init__(self, fold: Checkpointable, lines: int) -> None:
+        self.fold = fold
+        self.lines = lines
+        self.state: Any = orjson.loads(orjson.dumps(fold.snapshot())) if lines == 0 else None
+
+    def apply(self, line: FillDict) -> None:
+        self.fold.apply(line)
+        if self.fold.lines == self.lines:
+            self.state = orjson.loads(orjson.dumps(self.fold.snapshot()))
+
+    def problem(self, saved: Any) -> str | None:
+        """Why `saved` is not the state recomputed from the journal, or None."""
+        if self.state is None:
+            return f"it covers {self.lines} lines, the journal holds fewer"
+        where = first_difference(saved, self.state)
+        if where is None:
+            return None
+        return f"its book differs from a recomputation from the journal's lines at {where}"
+
+
+def first_difference(saved: Any, recomputed: Any, path: str = "book") -> str | None:
+    """The dotted path of the first place two JSON values differ, or None when equal."""
+    pairs: list[tuple[Any, Any, str]] = []
+    if isinstance(saved, dict) and isinstance(recomputed, dict):
+        keys = sorted(set(saved) | set(recomputed), key=str)
+        missing = [k for k in keys if k not in saved or k not in recomputed]
+        if missing:
+            return f"{path}.{missing[0]}"
+        pairs = [(saved[k], recomputed[k], f"{path}.{k}") for k in keys]
+    elif isinstance(saved, list) and isinstance(recomputed, list):
+        if len(saved) != len(recomputed):
+            return f"{path} ({len(saved)} items, recomputed {len(recomputed)})"
+        pairs = [
+            (a, b, f"{path}[{i}]") for i, (a, b) in enumerate(zip(saved, recomputed, strict=True))
+        ]
+    elif saved != recomputed or type(saved) is not type(recomputed):
+        return f"{path} (saved {saved!r}, recomputed {recomputed!r})"
+    return next(
+        (found for a, b, where in pairs if (found := first_difference(a, b, where)) is not None),
+        None,
+    )
 
 
 class Checkpointer:

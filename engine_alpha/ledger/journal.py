@@ -28,6 +28,7 @@ import orjson
 from pydantic import ValidationError
 
 from engine_alpha.atomic_files import WriteFailedError, fsync_dir
+from engine_alpha.ledger.arithmetic import fill_arithmetic_problem
 from engine_alpha.ledger.records import FillLine
 
 if TYPE_CHECKING:
@@ -474,6 +475,8 @@ class _Reader:
         line = parsed if _is_canonical(parsed) else _validate_slow(raw)
         if isinstance(line, str):
             return parsed, _Problem(offset, line_no, line, parsed=True)
+        if (wrong := fill_arithmetic_problem(line)) is not None:
+            return parsed, _Problem(offset, line_no, wrong, parsed=True)
         text, self.group = _admit(self.scan.state, line, self.group, offset, line_no)
         if text is not None:
             return parsed, _Problem(offset, line_no, text, parsed=True)

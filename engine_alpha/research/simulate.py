@@ -16,11 +16,11 @@ from engine_alpha.execution.paper_broker import (
     Position,
     close_line,
     entry_side,
-    fee_usd,
     fill_price,
     intrabar_exit,
     stop_and_target,
 )
+from engine_alpha.ledger.arithmetic import fee_usd
 from engine_alpha.market.bars import Bar
 
 __all__ = ["EXIT_REASONS", "OPEN_AT_END", "SimulatedTrades", "simulate_trades"]
