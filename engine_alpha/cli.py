@@ -99,24 +99,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from engine_alpha.log_setup import configure_logging
+    from engine_alpha.reports_lock import ReportsDirError, claim_reports_dir
     from engine_alpha.rollout.events import EVENTS_FILE
-    from engine_alpha.service import RunOptions, run_daemon
+    from engine_alpha.service import EXIT_REPORTS_DIR, RunOptions, run_daemon
     from engine_alpha.summary import ProgressBar, print_summary
 
     reports_dir = _dir_option(args.reports_dir, "CHLOE_REPORTS_DIR", "reports")
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    events = configure_logging(level=args.log_level, events_path=reports_dir / EVENTS_FILE)
-    options = RunOptions(
-        config_dir=_dir_option(args.config_dir, "CHLOE_CONFIG_DIR", "config"),
-        reports_dir=reports_dir,
-        replay=args.replay,
-        data_dir=Path(args.data) if args.data else None,
-        speed=args.speed,
-    )
-    with ProgressBar.for_tty() as progress:
-        code, daemon = run_daemon(
-            options, on_progress=progress.update, events=events, early=args.early_signals
+    try:  # before anything is written there, the events file included
+        hold = claim_reports_dir(reports_dir)
+    except ReportsDirError as exc:
+        print(f"chloe: {exc}", file=sys.stderr)
+        return EXIT_REPORTS_DIR
+    with hold:
+        events = configure_logging(level=args.log_level, events_path=reports_dir / EVENTS_FILE)
+        options = RunOptions(
+            config_dir=_dir_option(args.config_dir, "CHLOE_CONFIG_DIR", "config"),
+            reports_dir=reports_dir,
+            replay=args.replay,
+            data_dir=Path(args.data) if args.data else None,
+            speed=args.speed,
         )
+        with ProgressBar.for_tty() as progress:
+            code, daemon = run_daemon(
+                options, on_progress=progress.update, events=events, early=args.early_signals
+            )
     show = args.summary == "always" or (args.summary == "auto" and sys.stderr.isatty())
     if daemon is not None and show:
         print_summary(daemon)

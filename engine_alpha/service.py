@@ -53,6 +53,7 @@ EXIT_OK = 0
 EXIT_WRITE_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_JOURNAL_DAMAGED = 3
+EXIT_REPORTS_DIR = 4  # another daemon holds the reports directory, or a file there is not regular
 REPORT_INTERVAL_S = 1.0
 GATE_CHECK_MAX_BYTES = 64 * 1024 * 1024
 

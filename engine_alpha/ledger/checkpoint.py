@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -30,7 +31,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from engine_alpha.atomic_files import WriteFailedError, replace_atomic
+from engine_alpha.atomic_files import WriteFailedError, open_regular, replace_atomic
 from engine_alpha.ledger.journal import (
     FillDict,
     Journal,
@@ -114,7 +115,7 @@ def read_checkpoint(path: Path) -> tuple[JournalSnapshot, Any, Any]:
     FileNotFoundError when there is none.
     """
     try:
-        data = path.read_bytes()
+        data = _read_regular(path)
     except FileNotFoundError:
         raise
     except OSError as exc:
@@ -140,6 +141,12 @@ def read_checkpoint(path: Path) -> tuple[JournalSnapshot, Any, Any]:
         return snap, content["book"], content.get("live")
     except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as exc:
         raise CheckpointError(f"malformed body: {exc!r}") from None
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of `path`; NotRegularFileError for a symlink or FIFO (which would block)."""
+    with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as f:
+        return f.read()
 
 
 def _count(value: Any) -> int:

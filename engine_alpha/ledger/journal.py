@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, ge
 import orjson
 from pydantic import ValidationError
 
-from engine_alpha.atomic_files import WriteFailedError, fsync_dir
+from engine_alpha.atomic_files import WriteFailedError, fsync_dir, open_regular
 from engine_alpha.ledger.arithmetic import fill_arithmetic_problem
 from engine_alpha.ledger.records import FillLine
 
@@ -622,7 +622,7 @@ def _quarantine(path: Path, fd: int, tail: _Tail) -> str:
     """Append the torn bytes to the quarantine file (fsynced), then cut them off the journal."""
     qpath = path.with_name(path.name + QUARANTINE_SUFFIX)
     data = tail.data if tail.data.endswith(b"\n") else tail.data + b"\n"
-    qfd = os.open(qpath, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    qfd = open_regular(qpath, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
         _write_all(qfd, data)
         os.fsync(qfd)
@@ -646,7 +646,7 @@ def _open_locked(path: Path) -> int:
     """Open the journal for appending (creating it durably) under an exclusive lock."""
     created = not path.exists()
     try:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
     except OSError as exc:  # read-only, no permission, disk full: a write failure, not damage
         raise JournalWriteError(path, exc) from exc
     try:

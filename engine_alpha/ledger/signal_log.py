@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from engine_alpha.atomic_files import WriteFailedError
+from engine_alpha.atomic_files import WriteFailedError, open_regular
 
 __all__ = ["SignalLog", "cut_back", "step_ts"]
 
@@ -47,7 +47,7 @@ def cut_back(path: Path, resume_after_ms: int | None) -> int:
     The log is in step order, so only its end is read, backwards. Returns the bytes removed.
     """
     try:
-        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+        fd = open_regular(path, os.O_RDWR)
     except FileNotFoundError:
         return 0
     except OSError as exc:
@@ -99,9 +99,7 @@ class SignalLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self._fd: int | None = os.open(
-                path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644
-            )
+            self._fd: int | None = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         except OSError as exc:
             raise WriteFailedError(path, exc) from exc
         self._buffer: list[bytes] = []

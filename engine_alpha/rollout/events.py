@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from engine_alpha.atomic_files import open_regular
+
 __all__ = ["ERROR_LEVELS", "EVENTS_FILE", "EventFileSink", "errors_by_symbol", "event_symbol"]
 
 EVENTS_FILE = "events.jsonl"
@@ -58,7 +60,7 @@ class EventFileSink:
         self._fd: int | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            self._fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         except OSError as exc:
             self.failure = exc
 

@@ -79,7 +79,7 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
         ("KillSignal", "SIGTERM"),
         ("WatchdogSec", "30"),
         ("Restart", "on-failure"),
-        ("RestartPreventExitStatus", "2 3"),
+        ("RestartPreventExitStatus", "2 3 4"),
         ("User", "chloe"),
         ("Group", "chloe"),
         ("WorkingDirectory", "/var/lib/chloe"),
