@@ -1,11 +1,14 @@
 """The daemon's hold on its reports directory: one `chloe run` per directory, regular files only.
 
-`claim_reports_dir` takes an exclusive flock on `<reports>/.lock` before the daemon writes
+`claim_reports_dir` takes an exclusive flock on the directory itself before the daemon writes
 anything there, and keeps it for the life of the process (the kernel drops it when the process
-ends, however it ends). A second `chloe run` on the same directory is refused before it opens
-any other file, whatever was renamed inside the directory meanwhile. Readers (`chloe status`,
-`chloe journal verify`) never take the lock. The files the daemon writes must be regular files
-(or absent): a symbolic link, FIFO or directory in their place is refused the same way.
+ends, however it ends). A lock on the directory, not on a file in it: a second `chloe run` on
+the same directory (by any path to it) is refused before it opens any file, whatever was renamed
+inside the directory meanwhile, and taking it writes nothing, so it works on a read-only
+directory too (the daemon then fails at its first write, as any write failure). Readers (`chloe
+status`, `chloe journal verify`) never take the lock. The files the daemon writes must be
+regular files (or absent): a symbolic link, FIFO or directory in their place is refused the
+same way.
 """
 
 from __future__ import annotations
@@ -15,15 +18,14 @@ import os
 import stat
 from pathlib import Path
 
-from engine_alpha.atomic_files import NotRegularFileError, file_kind, open_regular
+from engine_alpha.atomic_files import NotRegularFileError, file_kind
 from engine_alpha.ledger.checkpoint import CHECKPOINT_SUFFIX
 from engine_alpha.ledger.journal import QUARANTINE_SUFFIX
 from engine_alpha.reports import PF_FILE, SIGNALS_FILE, STATUS_FILE, TRADES_FILE
 from engine_alpha.rollout.events import EVENTS_FILE
 
-__all__ = ["LOCK_FILE", "WRITTEN_FILES", "ReportsDirError", "ReportsLock", "claim_reports_dir"]
+__all__ = ["WRITTEN_FILES", "ReportsDirError", "ReportsLock", "claim_reports_dir"]
 
-LOCK_FILE = ".lock"
 WRITTEN_FILES = (
     TRADES_FILE,
     TRADES_FILE + QUARANTINE_SUFFIX,
@@ -33,7 +35,6 @@ WRITTEN_FILES = (
     PF_FILE,
     STATUS_FILE,
 )
-_PID_BYTES = 32
 
 
 class ReportsDirError(Exception):
@@ -60,29 +61,22 @@ class ReportsLock:
         self.close()
 
 
-def _holder(fd: int) -> str:
-    """`pid N` as the holder wrote it into the lock file, or `pid unknown`."""
-    text = os.pread(fd, _PID_BYTES, 0).decode("ascii", errors="replace").strip()
-    return f"pid {text}" if text.isdigit() else "pid unknown"
-
-
-def _lock(path: Path) -> int:
+def _lock(reports_dir: Path) -> int:
     try:
-        fd = open_regular(path, os.O_RDWR | os.O_CREAT)
+        fd = os.open(reports_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
-        raise ReportsDirError(f"reports lock {path} cannot be opened: {exc}") from None
+        raise ReportsDirError(f"reports directory {reports_dir} cannot be opened: {exc}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = _holder(fd)
         os.close(fd)
         raise ReportsDirError(
-            f"reports directory {path.parent} is in use by another chloe run ({holder}); "
-            "refusing to start"
+            f"reports directory {reports_dir} is in use by another chloe run "
+            "(it holds the directory's lock); refusing to start"
         ) from None
     except OSError as exc:
         os.close(fd)
-        raise ReportsDirError(f"reports lock {path} cannot be taken: {exc}") from None
+        raise ReportsDirError(f"reports directory {reports_dir} cannot be locked: {exc}") from None
     return fd
 
 
@@ -107,16 +101,10 @@ def claim_reports_dir(reports_dir: Path) -> ReportsLock:
         reports_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportsDirError(f"reports directory {reports_dir} cannot be created: {exc}") from None
-    path = reports_dir / LOCK_FILE
-    fd = _lock(path)
+    fd = _lock(reports_dir)
     try:
         _check_files(reports_dir)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-    except ReportsDirError:
+    except BaseException:
         os.close(fd)
         raise
-    except OSError as exc:
-        os.close(fd)
-        raise ReportsDirError(f"reports lock {path} cannot be written: {exc}") from None
-    return ReportsLock(path, fd)
+    return ReportsLock(reports_dir, fd)
