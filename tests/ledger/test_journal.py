@@ -277,7 +277,7 @@ def test_a_second_writer_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_journal_that_cannot_be_opened_for_writing_is_a_write_failure(tmp_path: Path) -> None:
-    with pytest.raises(JournalWriteError, match="Is a directory"):
+    with pytest.raises(JournalWriteError, match="is a directory, not a regular file"):
         open_journal(tmp_path)
 
 
