@@ -1,4 +1,8 @@
-"""structlog setup: one JSON object per line on stdout (journald), a readable console on a TTY."""
+"""structlog setup: one JSON object per line on stdout (journald), a readable console on a TTY.
+
+On a terminal, times are UTC ISO, money and percentages 2 decimals, and absent (None) fields are
+left out; the JSON lines keep full precision and every field.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,13 @@ import orjson
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
+from engine_alpha.dashboard.formatting import fmt_iso_utc, is_time_key
+
 if TYPE_CHECKING:
     from engine_alpha.rollout.events import EventFileSink
 
 _SECRET_KEYS = frozenset({"apikey", "api_key", "secret", "password", "token", "private_key"})
+_ROUNDED_SUFFIXES = ("_usd", "_pct", "pf")
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
@@ -24,6 +31,22 @@ def redact_secrets(_logger: WrappedLogger, _name: str, event_dict: EventDict) ->
         if key.lower() in _SECRET_KEYS:
             event_dict[key] = "***"
     return event_dict
+
+
+def _for_people(key: str, value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and is_time_key(key):
+        return fmt_iso_utc(value)
+    if isinstance(value, float) and key.endswith(_ROUNDED_SUFFIXES):
+        return f"{value:.2f}"
+    return value
+
+
+def readable_fields(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+    """For the console on a terminal only: times in UTC ISO, USD/%/PF to 2 decimals, no None.
+
+    The JSON lines (journald, files) never pass through here: they keep every digit.
+    """
+    return {k: _for_people(k, v) for k, v in event_dict.items() if v is not None}
 
 
 def configure_logging(
@@ -51,7 +74,7 @@ def configure_logging(
         processors.append(structlog.processors.JSONRenderer(serializer=orjson.dumps))
         factory: Any = structlog.BytesLoggerFactory(sys.stdout.buffer)
     else:
-        processors.append(structlog.dev.ConsoleRenderer())
+        processors += [readable_fields, structlog.dev.ConsoleRenderer()]
         factory = structlog.PrintLoggerFactory(sys.stdout)
     structlog.configure(
         processors=processors,

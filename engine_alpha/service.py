@@ -25,6 +25,7 @@ import structlog
 
 from engine_alpha.atomic_files import WriteFailedError
 from engine_alpha.config.config_loader import ChloeConfig, ConfigError, load_config
+from engine_alpha.dashboard.formatting import fmt_iso_utc
 from engine_alpha.execution.book import Book
 from engine_alpha.execution.plans import build_plans, filter_rules, run_symbols
 from engine_alpha.execution.trader import Trader
@@ -300,10 +301,11 @@ class Daemon:
 
     def status_line(self) -> str:
         """One line for systemd's STATUS=."""
-        trading = ",".join(self.config.trading_symbols()) or "none"
-        return (
-            f"tasks={len(self.runner.tasks)} trading={trading} "
-            f"last_bar={self.runner.stats.last_bar_ts} fills={self.trader.fills_acked}"
+        return status_text(
+            tasks=len(self.runner.tasks),
+            trading=self.config.trading_symbols(),
+            last_bar_ts=self.runner.stats.last_bar_ts,
+            fills=self.trader.fills_acked,
         )
 
     async def _watchdog(self, interval_s: float) -> None:
@@ -472,6 +474,15 @@ class Daemon:
         except WriteFailedError as exc:
             self.failed = exc
             raise
+
+
+def status_text(*, tasks: int, trading: list[str], last_bar_ts: int | None, fills: int) -> str:
+    """systemd's STATUS= for people: the last bar in UTC ISO, left out before the first bar."""
+    parts = [f"tasks={tasks}", f"trading={','.join(trading) or 'none'}"]
+    if last_bar_ts is not None:
+        parts.append(f"last_bar={fmt_iso_utc(last_bar_ts)}")
+    parts.append(f"fills={fills}")
+    return " ".join(parts)
 
 
 def _write(write: Callable[[Path, Any], None], path: Path, data: Any) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.daemon_runs import REPO
@@ -38,3 +40,32 @@ def test_the_summary_prints_on_a_terminal_and_not_into_a_pipe_unless_asked(
     assert SUMMARY_TITLE in forced.stderr
     never = run_on_terminal(_replay(tmp_path / "d", "--summary", "never"))
     assert SUMMARY_TITLE not in never.stderr
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _iso(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_the_console_on_a_terminal_shows_times_money_and_no_none_fields(tmp_path: Path) -> None:
+    piped = run_on_terminal(_replay(tmp_path / "json"), stdout_tty=False, stderr_tty=False)
+    fills = [e for e in map(json.loads, piped.stdout.splitlines()) if e["event"] == "fill"]
+    assert fills and any(f["pnl_usd"] is None for f in fills)  # JSON keeps every field...
+    assert any(len(repr(f["notional_usd"]).split(".")[1]) > 2 for f in fills)  # ...and digit
+    shown = run_on_terminal(_replay(tmp_path / "tty"), stderr_tty=False)
+    assert shown.returncode == 0
+    lines = [ANSI.sub("", line) for line in shown.stdout.splitlines()]
+    fill_lines = [line for line in lines if " fill " in line]
+    assert len(fill_lines) == len(fills)
+    for fill, line in zip(fills, fill_lines, strict=True):
+        fields = dict(re.findall(r"(\w+)=(\S+)", line))
+        assert fields["bar_ts"] == _iso(fill["bar_ts"])
+        assert fields["notional_usd"] == f"{fill['notional_usd']:.2f}"
+        if fill["pnl_usd"] is None:
+            assert "pnl_usd" not in fields
+        else:
+            assert fields["pnl_usd"] == f"{fill['pnl_usd']:.2f}"
+    assert not [line for line in lines if "=None" in line]
+    assert not re.search(r"_ts=\d{13}", "\n".join(lines))

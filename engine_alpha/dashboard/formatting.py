@@ -1,10 +1,29 @@
-"""How a status number is written for people: one set of formatters for the table and the HTML."""
+"""How a number is written for people: the one set of formatters for every surface.
+
+The terminal table (`chloe status`, `chloe panel`), the HTML report, the research tables, the
+console log on a terminal and systemd's STATUS line all write numbers through these functions,
+always from the full-precision value (never from a figure already rounded for a file).
+Machine-readable output (JSON log lines, `--json`, the report files) keeps full precision.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
-__all__ = ["fmt_bool", "fmt_num", "fmt_pf", "fmt_ts", "fmt_usd"]
+__all__ = [
+    "fmt_bool",
+    "fmt_iso_utc",
+    "fmt_num",
+    "fmt_pf",
+    "fmt_signed",
+    "fmt_ts",
+    "fmt_usd",
+    "is_time_key",
+]
+
+_TIME_SUFFIXES = ("_ts", "_ts_ms", "_after_ms", "_from_ms", "_until_ms")
+_TIME_KEYS = frozenset({"ts", "ts_ms", "cutoff_ms"})
 
 
 def fmt_num(value: float | int | None, digits: int = 2) -> str:
@@ -12,6 +31,13 @@ def fmt_num(value: float | int | None, digits: int = 2) -> str:
     if value is None:
         return "-"
     return f"{value:.{digits}f}"
+
+
+def fmt_signed(value: float | None, digits: int = 1) -> str:
+    """A number with its sign (`+68.6`, `-27.3`) and `digits` decimals; `-` when absent or NaN."""
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value:+.{digits}f}"
 
 
 def fmt_usd(value: float | None) -> str:
@@ -40,3 +66,14 @@ def fmt_ts(ts_ms: int | None) -> str:
     if ts_ms is None:
         return "-"
     return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_iso_utc(ts_ms: int) -> str:
+    """A time in epoch milliseconds as ISO 8601 UTC: `2023-07-24T10:00:00Z`."""
+    text = datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="milliseconds")
+    return text.replace(".000+00:00", "Z").replace("+00:00", "Z")
+
+
+def is_time_key(key: str) -> bool:
+    """Whether a log field named `key` holds a point in time in epoch ms (not a duration)."""
+    return key in _TIME_KEYS or key.endswith(_TIME_SUFFIXES)
