@@ -9,11 +9,14 @@ Machine-readable output (JSON log lines, `--json`, the report files) keeps full 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 __all__ = [
     "fmt_bool",
+    "fmt_edge",
     "fmt_iso_utc",
+    "fmt_mean_n",
     "fmt_num",
     "fmt_pf",
     "fmt_signed",
@@ -38,6 +41,22 @@ def fmt_signed(value: float | None, digits: int = 1) -> str:
     if value is None or math.isnan(value):
         return "-"
     return f"{value:+.{digits}f}"
+
+
+def fmt_edge(mean: float | None, ci95: Sequence[float] | None, samples: int) -> str:
+    """A research edge in bps: `-17.7 [-35, -0] n=72`, without the interval when there is none."""
+    if mean is None or samples == 0 or math.isnan(mean):
+        return "-"
+    if ci95 is None or math.isnan(ci95[0]):
+        return f"{mean:+.1f} n={samples}"
+    return f"{mean:+.1f} [{ci95[0]:+.0f}, {ci95[1]:+.0f}] n={samples}"
+
+
+def fmt_mean_n(mean: float | None, samples: int) -> str:
+    """A mean in bps and its sample count: `-41.8 (n=153)`; `-` without samples."""
+    if mean is None or samples == 0 or math.isnan(mean):
+        return "-"
+    return f"{mean:+.1f} (n={samples})"
 
 
 def fmt_usd(value: float | None) -> str:

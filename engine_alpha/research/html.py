@@ -8,6 +8,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from engine_alpha.dashboard.formatting import fmt_edge, fmt_mean_n, fmt_signed
+
 __all__ = ["read_summary", "research_section_html"]
 
 _HEAD = (
@@ -15,8 +17,8 @@ _HEAD = (
     "shipped tier",
     "shipped edge",
     "focus",
-    "IS edge [95% CI] (n)",
-    "OOS edge [95% CI] (n)",
+    "IS edge [95% CI] n",
+    "OOS edge [95% CI] n",
     "best cell IS / OOS",
     "trades IS / OOS",
     "proposed tier",
@@ -36,11 +38,13 @@ def read_summary(reports_dir: Path) -> dict[str, Any] | None:
 
 
 def _edge(group: Mapping[str, Any] | None) -> str:
-    if not group or group.get("edge_bps") is None:
+    if not group:
         return "-"
-    ci = group.get("ci95_bps")
-    interval = f" [{ci[0]:+.0f}, {ci[1]:+.0f}]" if ci else ""
-    return f"{group['edge_bps']:+.1f}{interval} ({group['samples']})"
+    return fmt_edge(group.get("edge_bps"), group.get("ci95_bps"), group["samples"])
+
+
+def _mean(group: Mapping[str, Any] | None) -> str:
+    return "-" if not group else fmt_mean_n(group.get("edge_bps"), group["samples"])
 
 
 def _row(symbol: str, asset: Mapping[str, Any]) -> list[str]:
@@ -50,19 +54,19 @@ def _row(symbol: str, asset: Mapping[str, Any]) -> list[str]:
     cell = "-"
     if ins["best_selective_cell"]:
         cell = (
-            f"{ins['best_selective_cell']['cell']}: {_edge(ins['best_selective_cell'])} / "
-            f"{_edge(oos['best_selective_cell'])}"
+            f"{ins['best_selective_cell']['cell']}: {_mean(ins['best_selective_cell'])} / "
+            f"{_mean(oos['best_selective_cell'])}"
         )
     proposal = asset["proposal"]
     return [
         symbol,
         str(current.get("tier", "-")),
-        "-" if current.get("edge_bps") is None else f"{current['edge_bps']:+.1f}",
+        fmt_signed(current.get("edge_bps")),
         focus,
         _edge(ins["asset_edge"]),
         _edge(oos["asset_edge"]),
         cell,
-        f"{_edge(ins['trades'])} / {_edge(oos['trades'])}",
+        f"{_mean(ins['trades'])} / {_mean(oos['trades'])}",
         f"{proposal['tier']} ({proposal['reason']})",
         ", ".join(proposal.get("flags", [])),
     ]

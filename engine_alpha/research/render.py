@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.table import Table
 
 from engine_alpha.config.models import REGIMES, AssetProfile
+from engine_alpha.dashboard.formatting import fmt_edge, fmt_mean_n, fmt_signed
 from engine_alpha.research.analysis import (
     FLAG_IS_CI_ZERO,
     FLAG_OOS_CI_ZERO,
@@ -36,19 +36,17 @@ _LEGEND = (
 
 
 def _edge(s: Summary | None) -> str:
-    """`-12.3 [-20.1, -4.5] n=312`, or a dash without samples."""
-    if s is None or s.samples == 0:
+    """`-12.3 [-20, -4] n=312`, or a dash without samples (the one formatter, full precision)."""
+    if s is None:
         return "-"
-    if math.isnan(s.ci_low):
-        return f"{s.mean:+.1f} n={s.samples}"
-    return f"{s.mean:+.1f} [{s.ci_low:+.0f}, {s.ci_high:+.0f}] n={s.samples}"
+    return fmt_edge(s.mean, (s.ci_low, s.ci_high), s.samples)
 
 
 def _current(profile: AssetProfile | None) -> str:
     if profile is None:
         return "-"
     where = profile.regime or profile.best_selective_cell or "-"
-    return f"T{profile.tier} {profile.edge_bps:+.1f} {where}"
+    return f"T{profile.tier} {fmt_signed(profile.edge_bps)} {where}"
 
 
 def asset_table(
@@ -108,7 +106,7 @@ def _asset_cells(r: AssetResult) -> list[str]:
 
 
 def _mean(s: Summary) -> str:
-    return "-" if s.samples == 0 else f"{s.mean:+.1f} (n={s.samples})"
+    return fmt_mean_n(s.mean, s.samples)
 
 
 def cell_table(result: AssetResult, min_samples: int) -> Table:

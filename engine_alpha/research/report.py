@@ -24,8 +24,9 @@ def iso_utc(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _num(value: float, digits: int = 2) -> float | None:
-    return None if math.isnan(value) else round(value, digits) + 0.0
+def _num(value: float) -> float | None:
+    """Full precision (people's rounding is the formatter's job, engine_alpha/dashboard)."""
+    return None if math.isnan(value) else value + 0.0
 
 
 def summary_json(s: Summary, cost_bps: float | None = None) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def summary_json(s: Summary, cost_bps: float | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "samples": s.samples,
         "edge_bps": _num(s.mean),
-        "hit_rate": _num(s.hit_rate, 4),
+        "hit_rate": _num(s.hit_rate),
         "ci95_bps": None if math.isnan(s.ci_low) else [_num(s.ci_low), _num(s.ci_high)],
     }
     if cost_bps is not None:
