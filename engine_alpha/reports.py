@@ -15,15 +15,14 @@ STATUS_FILE = "daemon_status.json"
 
 
 def report_inputs(config: ChloeConfig) -> dict[str, Any]:
-    """Keyword arguments of the pf_local.json builders: symbols, portfolio and asset equity.
-
-    An asset's equity is its daily cap (SPEC §3); the portfolio's is `starting_equity_usd`.
+    """Keyword arguments of the pf_local.json builders: symbols, portfolio and asset equity
+    (`ChloeConfig.asset_equity_usd`, the one definition).
     """
-    paper = config.paper
+    symbols = config.run_order()
     return {
-        "symbols": config.run_order(),
-        "starting_equity_usd": paper.position_limits.starting_equity_usd,
-        "asset_equity_usd": {s: a.max_daily_notional_usd for s, a in paper.enabled_assets.items()},
+        "symbols": symbols,
+        "starting_equity_usd": config.paper.position_limits.starting_equity_usd,
+        "asset_equity_usd": {s: config.asset_equity_usd(s) for s in symbols},
     }
 
 

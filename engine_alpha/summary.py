@@ -42,12 +42,7 @@ def print_summary(daemon: Daemon, console: Console | None = None) -> None:
         table.add_column(column, justify="right" if column not in ("asset", "mode") else "left")
     for symbol in daemon.symbols:
         plan = daemon.plans[symbol]
-        equity = (
-            paper.enabled_assets[symbol].max_daily_notional_usd
-            if symbol in paper.enabled_assets
-            else 0.0
-        )
-        stats = book.asset_stats(symbol, equity or 1.0)
+        stats = book.asset_stats(symbol, daemon.config.asset_equity_usd(symbol))
         mode = plan.mode if plan.trades else plan.idle_reason
         table.add_row(
             symbol,

@@ -121,6 +121,16 @@ class ChloeConfig:
         """Length of one bar in milliseconds."""
         return timeframe_ms(self.paper.feed.timeframe)
 
+    def asset_equity_usd(self, symbol: str) -> float:
+        """An asset's equity base (its PF and drawdown figures): its daily cap (SPEC §3) when it
+        is listed in the paper config, else the portfolio's `starting_equity_usd`. Every surface
+        (pf_local.json, status, gates, risk, summary, HTML) uses this one definition.
+        """
+        listed = self.paper.enabled_assets.get(symbol)
+        if listed is not None:
+            return listed.max_daily_notional_usd
+        return self.paper.position_limits.starting_equity_usd
+
     def trading_symbols(self) -> list[str]:
         """Enabled assets in activation-priority order: the ones that trade."""
         enabled = [s for s, a in self.paper.enabled_assets.items() if a.enabled]

@@ -27,7 +27,6 @@ from engine_alpha.dashboard.multi_asset_panel import (
 )
 from engine_alpha.dashboard.svg import heatmap_svg, series_svg
 from engine_alpha.ledger.metrics import StatsAccumulator
-from engine_alpha.rollout.gates import asset_equity_usd
 
 __all__ = ["Curve", "curves", "heatmap", "render_html", "write_html"]
 
@@ -81,7 +80,7 @@ def curves(data: PanelData) -> dict[str, Curve]:
     for symbol in data.rollout.assets:
         asset = history.asset(symbol)
         if asset.pnls and asset.first_ts is not None:
-            equity = asset_equity_usd(data.config, symbol)
+            equity = data.config.asset_equity_usd(symbol)
             out[symbol] = _curve(asset.pnls, asset.exit_ts, asset.first_ts, equity)
     return out
 

@@ -22,7 +22,6 @@ from engine_alpha.market.bars import Bar
 from engine_alpha.risk.sizing import MIN_VOL_MULTIPLIER, asset_caps, volatility_multiplier
 from engine_alpha.rollout.blockers import Blocker
 from engine_alpha.rollout.events import errors_by_symbol
-from engine_alpha.rollout.gates import asset_equity_usd
 from engine_alpha.rollout.history import LedgerHistory
 from engine_alpha.rollout.reports import ResearchCounts
 from engine_alpha.signals.model import SignalModel
@@ -302,7 +301,7 @@ def _asset_risk(
     entry = paper.enabled_assets[symbol]
     caps = asset_caps(config, symbol)
     rules = FilterRules.from_profile(profile, entry.mode, paper.observation)
-    stats = history.asset(symbol).stats(asset_equity_usd(config, symbol))
+    stats = history.asset(symbol).stats(config.asset_equity_usd(symbol))
     open_usd = history.asset(symbol).open_notional_usd
     bars = _bars_until(bars, as_of)
     vol = _volatility(config, bars, as_of, params)

@@ -22,7 +22,6 @@ __all__ = [
     "AssetGate",
     "PhaseState",
     "RolloutState",
-    "asset_equity_usd",
     "asset_phase",
     "enable_blockers",
     "evaluate_rollout",
@@ -89,14 +88,6 @@ class RolloutState:
         return self.assets[self.next_symbol].phase or PHASE_BENCHMARK
 
 
-def asset_equity_usd(config: ChloeConfig, symbol: str) -> float:
-    """Drawdown base of one asset: its daily cap, or the portfolio equity (as pf_local.json)."""
-    enabled = config.paper.enabled_assets.get(symbol)
-    if enabled is not None:
-        return enabled.max_daily_notional_usd
-    return config.paper.position_limits.starting_equity_usd
-
-
 def asset_phase(config: ChloeConfig, symbol: str) -> str | None:
     """2.0 for the benchmark (first in order), 2.1 for tier 1, 2.2 for tier 2, None for tier 3."""
     order = config.paper.activation_order
@@ -147,7 +138,7 @@ def _asset_gate(
     crit = config.paper.activation_criteria
     enabled_asset = config.paper.enabled_assets.get(symbol)
     asset = history.asset(symbol)
-    stats = asset.stats(asset_equity_usd(config, symbol))
+    stats = asset.stats(config.asset_equity_usd(symbol))
     days = _monitored_days(history, symbol, signals)
     distribution = None
     failing: list[Blocker] = []
