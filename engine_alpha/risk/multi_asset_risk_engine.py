@@ -13,19 +13,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
 from engine_alpha.config.config_loader import ChloeConfig
 from engine_alpha.config.models import TIER1_MIN_EDGE_BPS
 from engine_alpha.ledger.metrics import summarize
 from engine_alpha.market.bars import Bar
-from engine_alpha.risk.sizing import MIN_VOL_MULTIPLIER, asset_caps, volatility_multiplier
+from engine_alpha.risk.sizing import MIN_VOL_MULTIPLIER, asset_caps
 from engine_alpha.rollout.blockers import Blocker
 from engine_alpha.rollout.events import errors_by_symbol
 from engine_alpha.rollout.history import LedgerHistory
 from engine_alpha.rollout.reports import ResearchCounts
 from engine_alpha.signals.model import SignalModel
 from engine_alpha.strategy.filters import FilterRules, refusal
+from engine_alpha.strategy.task import StrategyTask
 
 __all__ = [
     "AssetRisk",
@@ -34,8 +33,8 @@ __all__ = [
     "RiskReport",
     "Volatility",
     "assess_risk",
-    "realised_volatility",
     "research_trades_per_day",
+    "sizing_volatility",
 ]
 
 DAY_MS = 86_400_000
@@ -46,8 +45,7 @@ HOUR_MS = 3_600_000
 class RiskParams:
     """Windows, weights and thresholds of the score; docs/risk.md explains each."""
 
-    recent_vol_hours: float = 24.0
-    baseline_vol_hours: float = 720.0
+    stale_vol_hours: float = 720.0  # bars older than this before `as_of`: volatility unknown
     edge_ref_bps: float = 2.0 * TIER1_MIN_EDGE_BPS
     weight_exposure: float = 0.25
     weight_volatility: float = 0.25
@@ -60,10 +58,12 @@ class RiskParams:
 
 @dataclass(frozen=True, slots=True)
 class Volatility:
-    """Realised volatility (stdev of per-bar log returns, %): recent, baseline, multiplier."""
+    """The volatility that sizes orders: ATR% of the last bar, its EWMA-500 baseline, and the
+    multiplier an order placed now gets (the strategy task's own figures, docs/strategy.md).
+    """
 
-    recent_pct: float | None
-    baseline_pct: float | None
+    recent_pct: float | None  # ATR(14) / close of the last bar, in %
+    baseline_pct: float | None  # EWMA (span 500 bars) of that ATR%, in %
     multiplier: float
     bars: int
     last_bar_ts: int | None
@@ -138,21 +138,21 @@ def _clip01(x: float) -> float:
     return min(1.0, max(0.0, x))
 
 
-def realised_volatility(
-    closes: Sequence[float], recent_bars: int, baseline_bars: int
-) -> Volatility:
-    """Stdev of log returns over the last `recent_bars` and `baseline_bars`, and the multiplier.
+def sizing_volatility(bars: Sequence[Bar]) -> Volatility:
+    """ATR% now, its EWMA-500 baseline and the volatility multiplier, as sizing computes them.
 
-    The multiplier is `sizing.volatility_multiplier(recent, baseline)`, the function the daemon
-    sizes with; with too few bars the figures are None and the multiplier 1.
+    The bars go through a `StrategyTask`, the object that sizes in the daemon, so the figure
+    shown is the one an order placed after the last bar would be sized with; before the ATR
+    has a value the figures are None and the multiplier 1.
     """
-    prices = np.asarray(closes[-(baseline_bars + 1) :], dtype=float)
-    if len(prices) < max(recent_bars, 2) + 1:
-        return Volatility(None, None, 1.0, len(closes), None)
-    returns = np.diff(np.log(prices))
-    recent = float(np.std(returns[-recent_bars:], ddof=1)) * 100.0
-    baseline = float(np.std(returns, ddof=1)) * 100.0
-    return Volatility(recent, baseline, volatility_multiplier(recent, baseline), len(closes), None)
+    if not bars:
+        return Volatility(None, None, 1.0, 0, None)
+    task = StrategyTask(symbol=bars[0].symbol, rules=None)
+    task.decide(list(bars))
+    now, base, multiplier = task.sizing_volatility()
+    if now <= 0.0:
+        return Volatility(None, None, 1.0, len(bars), None)
+    return Volatility(now * 100.0, base * 100.0, multiplier, len(bars), None)
 
 
 def research_trades_per_day(
@@ -254,11 +254,10 @@ def _volatility(
 ) -> Volatility:
     """Realised volatility of `bars`, or unknown when they end a baseline window before `as_of`."""
     tf = config.timeframe_ms
-    baseline = max(2, round(params.baseline_vol_hours * HOUR_MS / tf))
-    if not bars or (as_of is not None and as_of - bars[-1].ts_ms > baseline * tf):
+    stale_after = max(2, round(params.stale_vol_hours * HOUR_MS / tf))
+    if not bars or (as_of is not None and as_of - bars[-1].ts_ms > stale_after * tf):
         return Volatility(None, None, 1.0, len(bars), bars[-1].ts_ms if bars else None)
-    recent = max(2, round(params.recent_vol_hours * HOUR_MS / tf))
-    vol = realised_volatility([b.close for b in bars], recent, baseline)
+    vol = sizing_volatility(bars)
     return Volatility(vol.recent_pct, vol.baseline_pct, vol.multiplier, vol.bars, bars[-1].ts_ms)
 
 

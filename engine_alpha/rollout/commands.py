@@ -104,7 +104,7 @@ def _cmd_panel(args: argparse.Namespace) -> int:
 
 def _risk_table(report: RiskReport) -> Table:
     table = Table(title="Chloe risk engine")
-    cols = ["asset", "enabled", "mode", "cap USD", "edge bps", "open USD", "vol % now/base"]
+    cols = ["asset", "enabled", "mode", "cap USD", "edge bps", "open USD", "ATR % now/EWMA-500"]
     cols += ["vol mult", "trades/day", "max DD %", "risk"]
     for col in cols:
         table.add_column(col, justify="left" if col in ("asset", "enabled", "mode") else "right")

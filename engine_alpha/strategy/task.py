@@ -18,7 +18,8 @@ from engine_alpha.signals.model import SignalModel
 from engine_alpha.signals.state import StateError, dump_state, restore_state
 from engine_alpha.strategy.filters import FilterRules, refusal
 
-_BASELINE_ALPHA = 2.0 / (500 + 1)
+ATR_BASELINE_SPAN = 500  # bars: the EWMA of ATR% that the volatility multiplier compares with
+_BASELINE_ALPHA = 2.0 / (ATR_BASELINE_SPAN + 1)
 
 
 @dataclass(slots=True)
@@ -36,6 +37,7 @@ class StrategyTask:
     model: SignalModel = field(default_factory=SignalModel)
     inbox: asyncio.Queue[_Batch | None] = field(default_factory=asyncio.Queue)
     _atr_pct_baseline: float = 0.0
+    _atr_pct: float = 0.0
     last_bar_ts: int | None = None
 
     def decide(self, bars: list[Bar]) -> list[Decided]:
@@ -45,6 +47,7 @@ class StrategyTask:
         update = self.model.update
         rules = self.rules
         base = self._atr_pct_baseline
+        atr_pct = self._atr_pct
         for bar in bars:
             decision = update(bar)
             atr = decision.atr
@@ -66,29 +69,40 @@ class StrategyTask:
                 )
             append(Decided(bar, decision, code, vol_mult))
         self._atr_pct_baseline = base
+        self._atr_pct = atr_pct
         if bars:
             self.last_bar_ts = bars[-1].ts_ms
         return out
+
+    def sizing_volatility(self) -> tuple[float, float, float]:
+        """ATR% of the last bar, its EWMA-500 baseline, and the multiplier an order sized now
+        gets (`risk.sizing.volatility_multiplier`): the one figure sizing uses.
+        """
+        now, base = self._atr_pct, self._atr_pct_baseline
+        return now, base, volatility_multiplier(now, base)
 
     def state(self) -> dict[str, Any]:
         """Everything the next decision depends on, as JSON data (saved with the checkpoint)."""
         return {
             "bar_ts": self.last_bar_ts,
+            "atr_pct": self._atr_pct,
             "atr_pct_baseline": self._atr_pct_baseline,
             "model": dump_state(self.model),
         }
 
     def restore(self, state: Any) -> None:
         """Continue from a saved `state()`; StateError (nothing changed) when it does not fit."""
-        if not isinstance(state, dict) or sorted(state) != ["atr_pct_baseline", "bar_ts", "model"]:
+        keys = ["atr_pct", "atr_pct_baseline", "bar_ts", "model"]
+        if not isinstance(state, dict) or sorted(state) != keys:
             raise StateError(f"{self.symbol}: not a strategy state")
-        bar_ts, base = state["bar_ts"], state["atr_pct_baseline"]
-        if type(bar_ts) is not int or type(base) is not float or not base >= 0.0:
-            raise StateError(f"{self.symbol}: bar_ts {bar_ts!r}, baseline {base!r}")
+        bar_ts, now, base = state["bar_ts"], state["atr_pct"], state["atr_pct_baseline"]
+        if type(bar_ts) is not int or not all(type(x) is float and x >= 0.0 for x in (now, base)):
+            raise StateError(f"{self.symbol}: bar_ts {bar_ts!r}, ATR% {now!r}, baseline {base!r}")
         model = SignalModel(self.model.params)
         restore_state(model, state["model"], f"{self.symbol}.model")
         self.model = model
         self._atr_pct_baseline = base
+        self._atr_pct = now
         self.last_bar_ts = bar_ts
 
     def submit(self, bars: list[Bar]) -> asyncio.Future[list[Decided]]:

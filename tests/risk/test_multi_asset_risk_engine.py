@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import subprocess
@@ -21,13 +22,14 @@ from engine_alpha.market.bars import Bar
 from engine_alpha.risk.multi_asset_risk_engine import (
     RiskReport,
     assess_risk,
-    realised_volatility,
     research_trades_per_day,
+    sizing_volatility,
 )
 from engine_alpha.risk.sizing import MIN_VOL_MULTIPLIER
 from engine_alpha.rollout.history import fold_history
 from engine_alpha.rollout.reports import load_bars, load_research_counts
 from engine_alpha.strategy.filters import FilterRules
+from engine_alpha.strategy.task import StrategyTask
 from tests.conftest import REPO, SAMPLE_DATA, EditConfig
 from tests.rollout.factory import DAY_MS, HOUR_MS, T0, Journal, signal
 
@@ -80,28 +82,61 @@ def config(config_dir: Path) -> ChloeConfig:
     return load_config(config_dir)
 
 
-def test_calm_markets_keep_full_size_and_a_volatile_day_shrinks_it() -> None:
+def _wicked_bars(closes: list[float], wick: float = 0.002) -> list[Bar]:
+    """Hourly bars opening at the previous close, with a small wick either side."""
+    bars, prev = [], closes[0]
+    for i, close in enumerate(closes):
+        high, low = max(prev, close) * (1 + wick), min(prev, close) * (1 - wick)
+        bars.append(Bar("DOGEUSDT", T0 + i * HOUR_MS, prev, high, low, close, 100.0))
+        prev = close
+    return bars
+
+
+def _long_hand(bars: list[Bar]) -> tuple[float, float]:
+    """ATR(14)% of the last bar and its EWMA-500, written out independently of the code."""
+    trs = [bars[0].high - bars[0].low] + [
+        max(b.high - b.low, abs(b.high - p.close), abs(b.low - p.close))
+        for p, b in itertools.pairwise(bars)
+    ]
+    atr, base = 0.0, None
+    for n, (tr, bar) in enumerate(zip(trs, bars, strict=True), start=1):
+        atr = atr + (tr - atr) / min(n, 14)
+        pct = atr / bar.close
+        base = pct if base is None else base + 2.0 / 501.0 * (pct - base)
+    assert base is not None
+    return atr / bars[-1].close, base
+
+
+def test_the_risk_report_shows_the_multiplier_that_sizes_recomputed_long_hand() -> None:
     calm = list(_walk(800, 0.005))
-    vol = realised_volatility(calm, 24, 720)
-    assert vol.recent_pct is not None and vol.baseline_pct is not None
-    assert vol.baseline_pct == pytest.approx(0.5, rel=0.1)
-    stormy = calm + list(calm[-1] * np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.02, 24))))
-    shrunk = realised_volatility(stormy, 24, 720)
-    assert shrunk.recent_pct is not None and shrunk.baseline_pct is not None
-    assert shrunk.recent_pct > 3 * shrunk.baseline_pct / 2
-    assert shrunk.multiplier == pytest.approx(shrunk.baseline_pct / shrunk.recent_pct)
-    assert shrunk.multiplier < 0.8
+    stormy = calm + list(calm[-1] * np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.03, 24))))
+    bars = _wicked_bars(stormy)
+    vol = sizing_volatility(bars)
+    now, base = _long_hand(bars)
+    assert vol.recent_pct == pytest.approx(now * 100.0, rel=1e-12)
+    assert vol.baseline_pct == pytest.approx(base * 100.0, rel=1e-12)
+    assert vol.multiplier == pytest.approx(max(0.25, min(1.0, base / now)), rel=1e-12)
+    assert vol.multiplier < 0.8  # a stormy day shrinks orders
+    assert sizing_volatility(_wicked_bars(calm)).multiplier > vol.multiplier
 
 
-def test_too_few_bars_give_no_volatility_and_a_neutral_multiplier() -> None:
-    vol = realised_volatility([100.0] * 10, 24, 720)
+def test_at_every_signal_the_report_agrees_with_the_size_the_trader_would_use() -> None:
+    bars = _wicked_bars(list(_walk(1500, 0.01)), wick=0.006)
+    decided = StrategyTask(symbol="DOGEUSDT", rules=None).decide(bars)
+    signals = [k for k, d in enumerate(decided) if d.decision.direction is not None]
+    assert len(signals) >= 10
+    for k in signals:
+        assert sizing_volatility(bars[: k + 1]).multiplier == decided[k].vol_multiplier
+
+
+def test_no_bars_give_no_volatility_and_a_neutral_multiplier() -> None:
+    vol = sizing_volatility([])
     assert (vol.recent_pct, vol.baseline_pct, vol.multiplier) == (None, None, 1.0)
 
 
 @given(st.lists(st.floats(0.5, 2.0), min_size=40, max_size=200))
 def test_the_multiplier_stays_within_its_bounds(steps: list[float]) -> None:
-    closes = list(np.cumprod(steps))
-    mult = realised_volatility(closes, 24, 720).multiplier
+    mult = sizing_volatility(_wicked_bars(list(np.cumprod(steps)))).multiplier
     assert MIN_VOL_MULTIPLIER <= mult <= 1.0
 
 
