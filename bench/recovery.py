@@ -184,6 +184,7 @@ class _Fills:
         rng, execution = self.rng, self.execution
         direction = "short" if st.short_only or rng.random() < 0.5 else "long"
         st.price *= math.exp(rng.gauss(0.0, 0.01))
+        reference = st.price
         price = fill_price(
             st.price, entry_side(direction), self.costs.slippage_bps, st.rules.tick_size
         )
@@ -214,7 +215,12 @@ class _Fills:
         )
         self.open_positions[st.symbol] = position
         return open_line(
-            position, timeframe=self.timeframe, costs=self.costs, wall_ts=_iso(bar_ts + 1_500)
+            position,
+            reference_price=reference,
+            tick_size=st.rules.tick_size,
+            timeframe=self.timeframe,
+            costs=self.costs,
+            wall_ts=_iso(bar_ts + 1_500),
         )
 
     def close(self, st: _SymbolState, bar_ts: int, reason: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine_alpha.ledger.arithmetic import BPS, fee_usd, net_pnl_usd
+from engine_alpha.ledger.arithmetic import BPS, fee_usd, net_pnl_usd, slippage_paid_bps
 from engine_alpha.market.bars import Bar
 from engine_alpha.market.rules import round_price
 
@@ -56,9 +56,24 @@ def exit_side(direction: str) -> str:
 
 
 def fill_price(raw_price: float, side: str, slippage_bps: float, tick_size: float) -> float:
-    """The raw price moved against us by the slippage and rounded to the tick against us."""
+    """The raw price moved against us by the slippage and rounded to the tick against us.
+
+    The rounding adds to the cost: what a fill really paid is `slippage_paid_bps`, which every
+    journal line records beside its reference price and the tick (docs/decisions.md).
+    """
     factor = 1.0 + slippage_bps / BPS if side == "buy" else 1.0 - slippage_bps / BPS
     return round_price(raw_price * factor, tick_size, side)
+
+
+def fill_costs_fields(
+    reference_price: float, price: float, side: str, tick_size: float
+) -> dict[str, float]:
+    """The journal fields that say what a fill assumed: reference, tick, slippage really paid."""
+    return {
+        "reference_price": reference_price,
+        "tick_size": tick_size,
+        "slippage_paid_bps": slippage_paid_bps(reference_price, price, side),
+    }
 
 
 def stop_and_target(
@@ -99,9 +114,15 @@ def trade_pnl_usd(position: Position, exit_price: float, exit_fee_usd: float) ->
 
 
 def open_line(
-    position: Position, *, timeframe: str, costs: FillCosts, wall_ts: str
+    position: Position,
+    *,
+    reference_price: float,
+    tick_size: float,
+    timeframe: str,
+    costs: FillCosts,
+    wall_ts: str,
 ) -> dict[str, Any]:
-    """The journal line of an entry fill (seq is set by the journal)."""
+    """The journal line of an entry fill at `reference_price` (the bar's open; seq set later)."""
     return {
         "seq": 0,
         "fill_id": f"{position.trade_id}-open",
@@ -128,6 +149,9 @@ def open_line(
         "stop_price": position.stop_price,
         "target_price": position.target_price,
         "expires_bar_ts": position.expires_bar_ts,
+        **fill_costs_fields(
+            reference_price, position.entry_price, entry_side(position.direction), tick_size
+        ),
     }
 
 
@@ -176,6 +200,7 @@ def close_line(
         "entry_fee_usd": position.entry_fee_usd,
         "pnl_usd": pnl,
         "pnl_bps": pnl / position.notional_usd * BPS,
+        **fill_costs_fields(raw_price, price, side, tick_size),
     }
 
 

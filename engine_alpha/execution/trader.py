@@ -296,7 +296,12 @@ class Trader:
             signal_bar_ts=pending.signal_bar_ts,
         )
         line = open_line(
-            position, timeframe=self.timeframe, costs=self.costs, wall_ts=self.wall_clock()
+            position,
+            reference_price=bar.open,
+            tick_size=plan.rules.tick_size,
+            timeframe=self.timeframe,
+            costs=self.costs,
+            wall_ts=self.wall_clock(),
         )
         self._write(line)
         self._record_pending(

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import IO, TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import orjson
 from pydantic import ValidationError
@@ -81,6 +81,8 @@ def _json_type(annotation: Any) -> type:
         return type(get_args(annotation)[0])
     if get_origin(annotation) in (Union, types.UnionType):
         return _json_type(next(a for a in get_args(annotation) if a is not type(None)))
+    if get_origin(annotation) is Annotated:
+        return _json_type(get_args(annotation)[0])
     assert isinstance(annotation, type)
     return annotation
 
@@ -89,8 +91,9 @@ _FIELDS = FillLine.model_fields
 _MARKER = "group_end_seq"
 _COMMON = tuple(name for name, f in _FIELDS.items() if f.is_required())
 _OPEN_ONLY = ("stop_price", "target_price", "expires_bar_ts")
+_COSTS = ("reference_price", "tick_size", "slippage_paid_bps")
 _CLOSE_ONLY = tuple(
-    name for name in _FIELDS if name not in _COMMON and name not in (*_OPEN_ONLY, _MARKER)
+    name for name in _FIELDS if name not in _COMMON and name not in (*_OPEN_ONLY, _MARKER, *_COSTS)
 )
 
 
@@ -113,9 +116,11 @@ def _shape(keys: tuple[str, ...], literals: frozenset[tuple[str, ...]]) -> tuple
 
 
 # Key order as `append` writes it (the model's field order) -> (value types, literal tuples).
-# Lines written before commit groups have no marker; they are canonical too.
+# Lines written before fills recorded their costs, or before commit groups, are canonical too.
 _SHAPES: dict[tuple[str, ...], tuple[tuple[type, ...], frozenset[tuple[str, ...]]]] = dict(
     (
+        _shape(_COMMON + _OPEN_ONLY + (_MARKER, *_COSTS), _OPEN_LITERALS),
+        _shape(_COMMON + _CLOSE_ONLY + (_MARKER, *_COSTS), _CLOSE_LITERALS),
         _shape(_COMMON + _OPEN_ONLY + (_MARKER,), _OPEN_LITERALS),
         _shape(_COMMON + _CLOSE_ONLY + (_MARKER,), _CLOSE_LITERALS),
         _shape(_COMMON + _OPEN_ONLY, _OPEN_LITERALS),

@@ -56,9 +56,18 @@ class FillLine(BaseModel):
     pnl_bps: float | None = None
     # every line since commit groups: the seq of the last fill of its bar time
     group_end_seq: int | None = None
+    # every line since fills record their costs: the price before slippage (the bar's open, a
+    # stop or target level, the close), the tick the price was rounded to (against the trader),
+    # and the slippage really paid in bps, rounding included (`slippage_bps` is the assumption)
+    reference_price: Annotated[float, Field(gt=0)] | None = None
+    tick_size: Annotated[float, Field(ge=0)] | None = None
+    slippage_paid_bps: float | None = None
 
     @model_validator(mode="after")
     def _action_fields(self) -> FillLine:
+        costs = (self.reference_price, self.tick_size, self.slippage_paid_bps)
+        if any(c is None for c in costs) and any(c is not None for c in costs):
+            raise ValueError("reference_price, tick_size and slippage_paid_bps go together")
         if self.group_end_seq is not None and self.group_end_seq < self.seq:
             raise ValueError(f"group_end_seq {self.group_end_seq} is before seq {self.seq}")
         if self.action == "open":
