@@ -65,6 +65,25 @@ def fill_price(raw_price: float, side: str, slippage_bps: float, tick_size: floa
     return round_price(raw_price * factor, tick_size, side)
 
 
+def round_trip_pnl_bps(
+    direction: str, entry_raw: float, exit_raw: float, costs: FillCosts, tick_size: float
+) -> float:
+    """Net bps of a round trip entered at `entry_raw` and left at `exit_raw`, each side filled
+    as the trader fills it (slippage, then the tick against us, then the fee): research's edge.
+    """
+    entry = fill_price(entry_raw, entry_side(direction), costs.slippage_bps, tick_size)
+    exit_price = fill_price(exit_raw, exit_side(direction), costs.slippage_bps, tick_size)
+    pnl = net_pnl_usd(
+        direction,
+        entry_price=entry,
+        exit_price=exit_price,
+        qty=1.0,
+        entry_fee_usd=fee_usd(entry, costs.fee_bps),
+        exit_fee_usd=fee_usd(exit_price, costs.fee_bps),
+    )
+    return pnl / entry * BPS
+
+
 def fill_costs_fields(
     reference_price: float, price: float, side: str, tick_size: float
 ) -> dict[str, float]:

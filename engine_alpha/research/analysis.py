@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine_alpha.config.models import REGIMES, ExecutionSettings, tier_for_edge
+from engine_alpha.execution.paper_broker import FillCosts, round_trip_pnl_bps
 from engine_alpha.research.collect import AssetSeries
 from engine_alpha.research.edge import (
     N_BUCKETS,
@@ -165,6 +166,30 @@ def analyse(series: AssetSeries, settings: ResearchSettings, tick_size: float) -
     )
 
 
+def net_forward_returns_bps(
+    series: AssetSeries,
+    idx: npt.NDArray[np.int64],
+    full: npt.NDArray[np.bool_],
+    settings: ResearchSettings,
+    tick_size: float,
+) -> npt.NDArray[np.float64]:
+    """Per signal, the forward return as the trader would have filled it: entry at open[i+1],
+    exit at close[i+horizon], both through `paper_broker`'s fill and fee functions (NaN where
+    the window runs past the data). The same pricing as the daemon's fills, tick rounding too.
+    """
+    costs = FillCosts(settings.execution.fee_bps, settings.execution.slippage_bps)
+    horizon = settings.horizon_bars
+    out = np.full(len(idx), np.nan)
+    opens, closes, direction = series.open, series.close, series.direction
+    for n, i in enumerate(idx.tolist()):
+        if full[n]:
+            side = "long" if direction[i] > 0 else "short"
+            out[n] = round_trip_pnl_bps(
+                side, float(opens[i + 1]), float(closes[i + horizon]), costs, tick_size
+            )
+    return out
+
+
 def _tables(
     series: AssetSeries, settings: ResearchSettings, tick_size: float, cutoff: int
 ) -> dict[str, HalfTable]:
@@ -172,8 +197,8 @@ def _tables(
     idx = series.signal_idx
     ts = series.ts_ms
     sign = series.direction[idx].astype(np.float64)
-    gross, full = forward_returns_bps(series.open, series.close, idx, sign, settings.horizon_bars)
-    net = gross - settings.cost_bps
+    _, full = forward_returns_bps(series.open, series.close, idx, sign, settings.horizon_bars)
+    net = net_forward_returns_bps(series, idx, full, settings, tick_size)
     regime = series.regime[idx]
     cell = regime * N_BUCKETS + series.bucket[idx]
     end = np.minimum(idx + settings.horizon_bars, len(ts) - 1)
