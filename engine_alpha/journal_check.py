@@ -10,8 +10,6 @@ stopped is a pf_local.json behind the journal a problem.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from engine_alpha.ledger.checkpoint import CHECKPOINT_SUFFIX, check_checkpoint
 from engine_alpha.ledger.journal import JournalError, read_journal, verify_journal
 from engine_alpha.ledger.pf_report import build_report, report_differences
 from engine_alpha.reports import PF_FILE, TRADES_FILE, report_inputs
+from engine_alpha.reports_lock import reports_dir_in_use
 
 
 @dataclass
@@ -92,7 +91,7 @@ def check_reports(
         return check
     report = verify_journal(path)
     for _ in range(retries):
-        if not report.problems or not _only_torn_end(report.problems, report.lines):
+        if not _only_torn_end(report.problems):
             break
         time.sleep(pause_s)
         report = verify_journal(path)
@@ -124,7 +123,7 @@ def check_reports(
     covered = [line for line in lines if as_of is not None and line["bar_ts"] <= as_of]
     recomputed = build_report(covered, as_of_bar_ts=as_of, generated_at="", **inputs)
     check.report_problems.extend(report_differences(written, recomputed))
-    if len(covered) < len(lines) and not daemon_running(path):
+    if len(covered) < len(lines) and not reports_dir_in_use(reports_dir):
         check.report_problems.append(
             f"{pf_path}: as of bar {as_of}, behind the journal's {len(lines) - len(covered)} "
             "newer lines (the daemon stopped before rewriting it; its next start does)"
@@ -132,21 +131,6 @@ def check_reports(
     return check
 
 
-def _only_torn_end(problems: list[str], lines: int) -> bool:
+def _only_torn_end(problems: list[str]) -> bool:
     """True when the one problem is a torn end, which a commit in flight also shows."""
-    return len(problems) == 1 and "torn last" in problems[0] and lines >= 0
-
-
-def daemon_running(journal: Path) -> bool:
-    """True when a daemon holds the journal (its exclusive lock is taken)."""
-    try:
-        fd = os.open(journal, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return len(problems) == 1 and "torn last" in problems[0]

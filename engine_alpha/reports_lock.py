@@ -24,7 +24,13 @@ from engine_alpha.ledger.journal import QUARANTINE_SUFFIX
 from engine_alpha.reports import PF_FILE, SIGNALS_FILE, STATUS_FILE, TRADES_FILE
 from engine_alpha.rollout.events import EVENTS_FILE
 
-__all__ = ["WRITTEN_FILES", "ReportsDirError", "ReportsLock", "claim_reports_dir"]
+__all__ = [
+    "WRITTEN_FILES",
+    "ReportsDirError",
+    "ReportsLock",
+    "claim_reports_dir",
+    "reports_dir_in_use",
+]
 
 WRITTEN_FILES = (
     TRADES_FILE,
@@ -108,3 +114,21 @@ def claim_reports_dir(reports_dir: Path) -> ReportsLock:
         os.close(fd)
         raise
     return ReportsLock(reports_dir, fd)
+
+
+def reports_dir_in_use(reports_dir: Path) -> bool:
+    """True while a `chloe run` holds `reports_dir` (a reader's test: takes and drops a shared
+    lock, never waits, writes nothing)."""
+    try:
+        fd = os.open(reports_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
