@@ -29,6 +29,7 @@ __all__ = [
     "ReportsDirError",
     "ReportsLock",
     "claim_reports_dir",
+    "lock_holder_pid",
     "reports_dir_in_use",
 ]
 
@@ -132,3 +133,24 @@ def reports_dir_in_use(reports_dir: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def lock_holder_pid(reports_dir: Path, locks_file: Path = Path("/proc/locks")) -> int | None:
+    """The pid of the process holding `reports_dir`'s lock, or None when nobody holds it.
+
+    Read from the kernel's lock table (Linux `/proc/locks`), so a reader never takes the lock
+    (a probe that took it, even shared and briefly, could make a starting daemon refuse). None
+    too when the directory or the table cannot be read.
+    """
+    try:
+        st = os.stat(reports_dir)
+        table = locks_file.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    key = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    for line in table.splitlines():
+        fields = line.split()
+        # `1: FLOCK  ADVISORY  WRITE 2345 fe:00:2154499 0 EOF`; waiters have a `->` field
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == key:
+            return int(fields[4]) if fields[4].isdigit() else None
+    return None

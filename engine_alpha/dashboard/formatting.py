@@ -22,6 +22,7 @@ __all__ = [
     "fmt_signed",
     "fmt_ts",
     "fmt_usd",
+    "fmt_wall_utc",
     "is_time_key",
 ]
 
@@ -91,6 +92,19 @@ def fmt_iso_utc(ts_ms: int) -> str:
     """A time in epoch milliseconds as ISO 8601 UTC: `2023-07-24T10:00:00Z`."""
     text = datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="milliseconds")
     return text.replace(".000+00:00", "Z").replace("+00:00", "Z")
+
+
+def fmt_wall_utc(iso_text: str | None) -> str:
+    """A wall-clock ISO 8601 time from a report (`updated_at`) as `2026-12-03 06:42:20 UTC`."""
+    if not iso_text:
+        return "unknown"
+    try:
+        when = datetime.fromisoformat(iso_text)
+    except ValueError:
+        return iso_text
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def is_time_key(key: str) -> bool:

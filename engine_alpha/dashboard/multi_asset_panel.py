@@ -16,9 +16,17 @@ from rich.table import Table
 from rich.text import Text
 
 from engine_alpha.config.config_loader import ChloeConfig
-from engine_alpha.dashboard.formatting import fmt_bool, fmt_num, fmt_pf, fmt_ts, fmt_usd
+from engine_alpha.dashboard.formatting import (
+    fmt_bool,
+    fmt_num,
+    fmt_pf,
+    fmt_ts,
+    fmt_usd,
+    fmt_wall_utc,
+)
 from engine_alpha.ledger.metrics import summarize
 from engine_alpha.market.bars import Bar
+from engine_alpha.reports_lock import lock_holder_pid
 from engine_alpha.risk.multi_asset_risk_engine import RiskReport, assess_risk
 from engine_alpha.rollout.gates import AssetGate, RolloutState, evaluate_rollout
 from engine_alpha.rollout.history import LedgerHistory, fold_history
@@ -53,6 +61,7 @@ class PanelData:
     risk: RiskReport
     rollout: RolloutState
     as_of_bar_ts: int | None
+    daemon_running: bool = False
 
 
 def _as_of(history: LedgerHistory, snapshot: ReportsSnapshot) -> int | None:
@@ -89,7 +98,13 @@ def gather(
     rollout = evaluate_rollout(
         config, history, snapshot.signals, snapshot.events, risk.portfolio.blockers
     )
-    return PanelData(config, snapshot, history, risk, rollout, as_of)
+    return PanelData(config, snapshot, history, risk, rollout, as_of, _running(snapshot))
+
+
+def _running(snapshot: ReportsSnapshot) -> bool:
+    """The daemon of daemon_status.json runs: its pid holds the reports directory's lock."""
+    pid = (snapshot.daemon_status or {}).get("pid")
+    return isinstance(pid, int) and lock_holder_pid(snapshot.reports_dir) == pid
 
 
 def _gate_word(gate: AssetGate) -> str:
@@ -189,6 +204,7 @@ def status_dict(data: PanelData) -> dict[str, Any]:
         "journal_fills": len(snap.lines),
         "signal_records": len(snap.signals),
         "daemon": snap.daemon_status,
+        "daemon_running": data.daemon_running,
         "portfolio": _portfolio(data),
         "assets": {s: _asset_row(data, g) for s, g in data.rollout.assets.items()},
         "rollout": _rollout(data),
@@ -258,14 +274,17 @@ def portfolio_cells(portfolio: Mapping[str, Any]) -> list[str]:
     return cells
 
 
-def _daemon_line(daemon: Mapping[str, Any] | None) -> str:
+def _daemon_line(daemon: Mapping[str, Any] | None, running: bool) -> str:
     if not daemon:
         return "daemon: no daemon_status.json (not started yet, or an older daemon)"
+    seen = fmt_wall_utc(daemon.get("updated_at"))
+    if not running:
+        return f"daemon: not running (last seen {seen}, pid {daemon.get('pid')})"
     feed = daemon.get("feed") or {}
     degraded = ", ".join(feed.get("degraded") or []) or "none"
     return (
-        f"daemon: pid {daemon.get('pid')}, feed {feed.get('source')}, degraded {degraded}, "
-        f"status updated {daemon.get('updated_at')}"
+        f"daemon: running, pid {daemon.get('pid')}, feed {feed.get('source')}, "
+        f"degraded {degraded}, status updated {seen}"
     )
 
 
@@ -275,7 +294,7 @@ def rollout_lines(status: Mapping[str, Any]) -> list[str]:
     pf = status["portfolio"]
     lines = [
         f"as of bar {fmt_ts(status['as_of_bar_ts'])} UTC; journal fills {status['journal_fills']}",
-        _daemon_line(status.get("daemon")),
+        _daemon_line(status.get("daemon"), bool(status.get("daemon_running"))),
         f"exposure {fmt_usd(pf['open_exposure_usd'])} / {fmt_usd(pf['max_portfolio_exposure_usd'])}"
         f" USD ({fmt_num(pf['exposure_used_pct'], 1)}%), open positions {pf['open_positions']}",
         f"phase {ro['phase']}; done: {', '.join(ro['done']) or 'none'}",

@@ -47,7 +47,11 @@ def test_status_equals_pf_local_after_a_replay(replay: Replay) -> None:
 def test_the_rollout_lines_show_the_daemons_own_status(replay: Replay) -> None:
     status = status_dict(gather(load_config(replay.config_dir), replay.reports))
     lines = rollout_lines(status)
-    assert lines[1].startswith("daemon: pid ") and "feed replay, degraded none" in lines[1]
+    assert status["daemon_running"] is False  # the replay has ended
+    assert lines[1].startswith("daemon: not running (last seen ")
+    status["daemon_running"] = True
+    line = rollout_lines(status)[1]
+    assert line.startswith("daemon: running, pid ") and "feed replay, degraded none" in line
     status["daemon"] = None
     assert rollout_lines(status)[1].startswith("daemon: no daemon_status.json")
 
