@@ -84,6 +84,8 @@ class RunStats:
     chunks: int = 0
     last_bar_ts: int | None = None
     failed_symbols: list[str] = field(default_factory=list)
+    total_bar_times: int | None = None
+    """How many bar times the feed will yield, when it knows (a replay); for the progress bar."""
 
 
 class Runner:

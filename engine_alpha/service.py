@@ -225,6 +225,7 @@ class Daemon:
                 start_after_ms=self.book.last_bar_ts,
             )
             replay.require_data()
+            self.runner.stats.total_bar_times = replay.total_bar_times
             return replay
         from engine_alpha.market.ccxt_feed import CcxtFeed
 

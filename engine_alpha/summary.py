@@ -7,9 +7,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from engine_alpha.progress import TerminalProgress
 from engine_alpha.runner import RunStats
 
 if TYPE_CHECKING:
@@ -77,20 +77,10 @@ def print_summary(daemon: Daemon, console: Console | None = None) -> None:
 
 
 class ProgressBar:
-    """A rich progress bar on stderr when it is a TTY; silent otherwise."""
+    """The replay's progress (bar times done of the replay's total) on stderr when a terminal."""
 
     def __init__(self, enabled: bool) -> None:
-        self._progress: Progress | None = None
-        self._task: int | None = None
-        if enabled:
-            self._progress = Progress(
-                TextColumn("replay"),
-                BarColumn(),
-                TextColumn("{task.completed} bar times"),
-                TimeElapsedColumn(),
-                console=Console(file=sys.stderr),
-                transient=True,
-            )
+        self._bar = TerminalProgress("replay", "bar times", enabled=enabled)
 
     @classmethod
     def for_tty(cls) -> ProgressBar:
@@ -98,9 +88,7 @@ class ProgressBar:
         return cls(sys.stderr.isatty())
 
     def __enter__(self) -> ProgressBar:
-        if self._progress is not None:
-            self._progress.start()
-            self._task = self._progress.add_task("replay", total=None)
+        self._bar.__enter__()
         return self
 
     def __exit__(
@@ -109,10 +97,8 @@ class ProgressBar:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+        self._bar.__exit__(exc_type, exc, tb)
 
     def update(self, stats: RunStats) -> None:
-        """Show the bar times done so far."""
-        if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, completed=stats.bar_times)  # type: ignore[arg-type]
+        """Show the bar times done so far, of the total when the feed knows it (replay)."""
+        self._bar.show(stats.bar_times, stats.total_bar_times)

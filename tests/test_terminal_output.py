@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.conftest import SAMPLE_DATA
 from tests.daemon_runs import REPO
 from tests.terminal import run_on_terminal
 
@@ -69,3 +70,41 @@ def test_the_console_on_a_terminal_shows_times_money_and_no_none_fields(tmp_path
             assert fields["pnl_usd"] == f"{fill['pnl_usd']:.2f}"
     assert not [line for line in lines if "=None" in line]
     assert not re.search(r"_ts=\d{13}", "\n".join(lines))
+
+
+def _bar_times_in_sample() -> int:
+    """Distinct bar times over the sample's CSVs: what a replay of it steps through."""
+    stamps: set[str] = set()
+    for path in SAMPLE_DATA.glob("*-1h.csv"):
+        stamps.update(line.split(",", 1)[0] for line in path.read_text().splitlines()[1:])
+    return len(stamps)
+
+
+def test_the_replay_progress_shows_done_of_total_percent_and_eta(tmp_path: Path) -> None:
+    total = _bar_times_in_sample()
+    shown = run_on_terminal(_replay(tmp_path / "r"), stdout_tty=False)
+    assert shown.returncode == 0
+    eta = r"ETA\s+(\d+:\d\d:\d\d|-:--:--)"
+    frames = re.findall(rf"(\d+)/(\d+) bar times\s+(\d+)%\s+{eta}", ANSI.sub("", shown.stderr))
+    assert frames
+    assert {int(t) for _, t, _, _ in frames} == {total}
+    for done, _, pct, _ in frames:
+        assert pct == f"{100 * int(done) / total:.0f}"
+    assert (str(total), str(total), "100") in [f[:3] for f in frames]
+
+
+def test_research_shows_assets_done_of_total_with_an_eta(tmp_path: Path) -> None:
+    args = ["research", "--reports-dir", str(tmp_path / "r"), "--assets", "ETHUSDT", "BTCUSDT"]
+    shown = run_on_terminal(args, stdout_tty=False)
+    assert shown.returncode == 0
+    frames = re.findall(r"(\d+)/2 assets\s+(\d+)%\s+ETA\s+\S+", ANSI.sub("", shown.stderr))
+    assert ("2", "100") in frames
+
+
+def test_no_progress_is_written_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    piped = run_on_terminal(_replay(tmp_path / "r"), stdout_tty=False, stderr_tty=False)
+    assert "bar times" not in piped.stderr and "ETA" not in piped.stderr
+    assert all(json.loads(line) for line in piped.stdout.splitlines())
+    args = ["research", "--reports-dir", str(tmp_path / "q"), "--assets", "ETHUSDT"]
+    research = run_on_terminal(args, stdout_tty=False, stderr_tty=False)
+    assert research.returncode == 0 and "ETA" not in research.stderr

@@ -18,6 +18,7 @@ from engine_alpha.config.config_loader import (
     load_json,
 )
 from engine_alpha.market.rules import load_market_rules
+from engine_alpha.progress import TerminalProgress
 from engine_alpha.research.analysis import ResearchSettings
 from engine_alpha.research.pipeline import ResearchRun, run_research, write_reports
 from engine_alpha.research.profiles import (
@@ -91,7 +92,7 @@ class ResearchCommand:
         except ConfigError as exc:
             out.print(f"[yellow]no market rules ({exc}); fills are not rounded to a tick[/]")
             ticks = {}
-        run = run_research(data_dir, symbols, feed.timeframe, settings, tick_sizes=ticks)
+        run = _with_progress(data_dir, symbols, feed.timeframe, settings, ticks)
         current = config.profiler.assets
         write_reports(
             run,
@@ -137,6 +138,28 @@ class ResearchCommand:
         write_json(profiler_path, proposed)
         out.print(f"wrote {profiler_path}")
         return 0
+
+
+def _with_progress(
+    data_dir: Path,
+    symbols: Sequence[str],
+    timeframe: str,
+    settings: ResearchSettings,
+    ticks: dict[str, float],
+) -> ResearchRun:
+    """`run_research` with assets done/total and an ETA on stderr when it is a terminal."""
+    with TerminalProgress.on_stderr_tty("research", "assets") as progress:
+        started: list[str] = []
+
+        def on_asset(symbol: str) -> None:
+            progress.show(len(started), len(symbols))
+            started.append(symbol)
+
+        run = run_research(
+            data_dir, symbols, timeframe, settings, tick_sizes=ticks, on_asset=on_asset
+        )
+        progress.show(len(symbols), len(symbols))
+    return run
 
 
 def _console() -> Console:
