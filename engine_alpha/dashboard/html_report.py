@@ -20,6 +20,7 @@ from engine_alpha.config.models import REGIMES
 from engine_alpha.dashboard.formatting import fmt_num, fmt_pf, fmt_ts, fmt_usd
 from engine_alpha.dashboard.multi_asset_panel import (
     COLUMNS,
+    LEFT_COLUMNS,
     PanelData,
     portfolio_cells,
     rollout_lines,
@@ -122,7 +123,7 @@ def _cards(status: Mapping[str, Any]) -> str:
     return f'<div class="cards">{body}</div>'
 
 
-_LEFT = {"asset", "regime", "mode", "gate", "risk", "enabled", "distrib"}
+_LEFT = LEFT_COLUMNS
 
 
 def _row(cells: Sequence[str], cls: str, symbol: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -39,7 +40,9 @@ from engine_alpha.rollout.reports import (
 
 __all__ = [
     "COLUMNS",
+    "LEFT_COLUMNS",
     "PanelData",
+    "blocker_lines",
     "gather",
     "panel_renderable",
     "portfolio_cells",
@@ -113,7 +116,22 @@ def _gate_word(gate: AssetGate) -> str:
     return "stable" if gate.stable else "not_stable"
 
 
-def _asset_row(data: PanelData, gate: AssetGate) -> dict[str, Any]:
+def _market_regimes(signals: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each asset's regime at its latest signal in signals.jsonl (the market's, not a profile's)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in signals:
+        symbol, ts, regime = record.get("symbol"), record.get("bar_ts"), record.get("regime")
+        if not (isinstance(symbol, str) and isinstance(ts, int) and isinstance(regime, str)):
+            continue
+        seen = latest.get(symbol)
+        if seen is None or ts >= seen["bar_ts"]:
+            latest[symbol] = {"regime": regime, "bar_ts": ts}
+    return latest
+
+
+def _asset_row(
+    data: PanelData, gate: AssetGate, market: Mapping[str, dict[str, Any]]
+) -> dict[str, Any]:
     profile = data.config.profiler.assets[gate.symbol]
     entry = data.config.paper.enabled_assets.get(gate.symbol)
     risk = data.risk.assets.get(gate.symbol)
@@ -123,6 +141,7 @@ def _asset_row(data: PanelData, gate: AssetGate) -> dict[str, Any]:
         "tier": gate.tier,
         "edge_bps": profile.edge_bps,
         "regime": profile.regime,
+        "market_regime": market.get(gate.symbol),
         "best_bucket": profile.best_bucket,
         "best_selective_cell": profile.best_selective_cell,
         "enabled": gate.enabled,
@@ -196,6 +215,7 @@ def _rollout(data: PanelData) -> dict[str, Any]:
 def status_dict(data: PanelData) -> dict[str, Any]:
     """`chloe status --json`: portfolio, assets (run order) and rollout progress."""
     snap = data.snapshot
+    market = _market_regimes(snap.signals)
     return {
         "version": STATUS_VERSION,
         "as_of_bar_ts": data.as_of_bar_ts,
@@ -206,7 +226,7 @@ def status_dict(data: PanelData) -> dict[str, Any]:
         "daemon": snap.daemon_status,
         "daemon_running": data.daemon_running,
         "portfolio": _portfolio(data),
-        "assets": {s: _asset_row(data, g) for s, g in data.rollout.assets.items()},
+        "assets": {s: _asset_row(data, g, market) for s, g in data.rollout.assets.items()},
         "rollout": _rollout(data),
     }
 
@@ -215,8 +235,9 @@ COLUMNS = (
     "asset",
     "tier",
     "edge bps",
-    "regime",
+    "focus regime",
     "best",
+    "market regime",
     "enabled",
     "mode",
     "trades",
@@ -229,22 +250,68 @@ COLUMNS = (
     "gate",
     "risk",
 )
+# The terminal shows the columns as two tables that fit 100 columns: the profile, then results.
+PROFILE_COLUMNS = (
+    "asset",
+    "tier",
+    "edge bps",
+    "focus regime",
+    "best",
+    "market regime",
+    "enabled",
+    "mode",
+    "risk",
+)
+RESULT_COLUMNS = (
+    "asset",
+    "trades",
+    "PF",
+    "max DD %",
+    "net USD",
+    "days",
+    "errors",
+    "distrib",
+    "gate",
+)
+# Terminal headers on two lines, and the columns whose cells are one word (never wrapped, never
+# cut: the table wraps the others instead).
+_TERMINAL_HEADERS = {
+    "edge bps": "edge\nbps",
+    "focus regime": "focus\nregime",
+    "market regime": "market\nregime",
+    "max DD %": "max\nDD %",
+    "net USD": "net\nUSD",
+}
+_WRAPPED_COLUMNS = frozenset({"PF", "gate", "risk"})
+LEFT_COLUMNS = frozenset(
+    {"asset", "focus regime", "market regime", "mode", "gate", "risk", "enabled", "distrib"}
+)
+LEGEND = (
+    "focus regime: the profile's regime; best: its best bucket (tier 3: best selective cell); "
+    "market regime: the asset's regime at its latest signal"
+)
+
+
+def _gate_cell(row: Mapping[str, Any]) -> str:
+    if row["gate"] == "research_only":
+        return "research"
+    if row["gate"] == "stable":
+        return "stable"
+    return f"blocked ({len(row['failing'])})"
 
 
 def table_cells(row: Mapping[str, Any]) -> list[str]:
     """The text of one asset's table row, in COLUMNS order (the HTML report uses it too)."""
     dist = row["distribution"]
     best = row["best_bucket"] if row["best_bucket"] is not None else row["best_selective_cell"]
-    gate = row["gate"]
-    if gate == "not_stable":
-        codes = [b["code"] for b in row["failing"]]
-        gate = codes[0] + (f" +{len(codes) - 1}" if len(codes) > 1 else "")
+    market = row.get("market_regime")
     return [
         row["symbol"],
         str(row["tier"]),
         fmt_num(row["edge_bps"], 1),
         row["regime"] or "-",
         "-" if best is None else str(best),
+        market["regime"] if market else "-",
         fmt_bool(row["enabled"]),
         row["mode"] or "-",
         str(row["trades"]),
@@ -254,24 +321,33 @@ def table_cells(row: Mapping[str, Any]) -> list[str]:
         fmt_num(row["days_monitored"], 1),
         str(row["critical_errors"]),
         "-" if dist is None else fmt_bool(dist["matches"]),
-        gate,
+        _gate_cell(row),
         "-" if row["risk_score"] is None else f"{row['risk_score']:.2f} {row['risk_level']}",
     ]
 
 
 def portfolio_cells(portfolio: Mapping[str, Any]) -> list[str]:
     """The text of the portfolio row, in COLUMNS order."""
-    cells = [""] * len(COLUMNS)
-    cells[0] = "PORTFOLIO"
-    cells[2] = fmt_num(portfolio["weighted_edge_bps"], 1)
-    cells[7] = str(portfolio["trades"])
-    cells[8] = fmt_pf(portfolio["pf"], portfolio["wins"], portfolio["trades"])
-    cells[9] = fmt_num(portfolio["max_drawdown_pct"])
-    cells[10] = fmt_usd(portfolio["net_pnl_usd"])
-    cells[12] = str(portfolio["critical_errors"])
-    cells[14] = "risk stable" if portfolio["risk_stable"] else "risk not stable"
-    cells[15] = f"{portfolio['risk_score']:.2f} {portfolio['risk_level']}"
-    return cells
+    cells = dict.fromkeys(COLUMNS, "")
+    cells["asset"] = "PORTFOLIO"
+    cells["edge bps"] = fmt_num(portfolio["weighted_edge_bps"], 1)
+    cells["trades"] = str(portfolio["trades"])
+    cells["PF"] = fmt_pf(portfolio["pf"], portfolio["wins"], portfolio["trades"])
+    cells["max DD %"] = fmt_num(portfolio["max_drawdown_pct"])
+    cells["net USD"] = fmt_usd(portfolio["net_pnl_usd"])
+    cells["errors"] = str(portfolio["critical_errors"])
+    cells["gate"] = "risk stable" if portfolio["risk_stable"] else "risk not stable"
+    cells["risk"] = f"{portfolio['risk_score']:.2f} {portfolio['risk_level']}"
+    return [cells[c] for c in COLUMNS]
+
+
+def blocker_lines(status: Mapping[str, Any]) -> list[str]:
+    """What blocks each asset's gate (codes; the JSON has the text), assets alike on one line."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for symbol, row in status["assets"].items():
+        if row["gate"] == "not_stable" and row["failing"]:
+            groups.setdefault(tuple(b["code"] for b in row["failing"]), []).append(symbol)
+    return [f"{', '.join(s)} blocked by {', '.join(codes)}" for codes, s in groups.items()]
 
 
 def _daemon_line(daemon: Mapping[str, Any] | None, running: bool) -> str:
@@ -314,16 +390,34 @@ def rollout_lines(status: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def panel_renderable(status: Mapping[str, Any], title: str = "Chloe multi-asset panel") -> Group:
-    """The rich table and the rollout lines."""
-    table = Table(title=title)
-    for column in COLUMNS:
-        left = column in ("asset", "regime", "mode", "gate", "risk", "enabled", "distrib")
-        table.add_column(column, justify="left" if left else "right")
+def _sub_table(
+    status: Mapping[str, Any], columns: Sequence[str], title: str | None, caption: str | None
+) -> Table:
+    index = [COLUMNS.index(c) for c in columns]
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, show_edge=False)
+    for column in columns:
+        table.add_column(
+            _TERMINAL_HEADERS.get(column, column),
+            justify="left" if column in LEFT_COLUMNS else "right",
+            no_wrap=column not in _WRAPPED_COLUMNS,
+        )
     for row in status["assets"].values():
         style = "dim" if row["tier"] == 3 else ("green" if row["stable"] else None)
-        table.add_row(*table_cells(row), style=style)
-    table.add_row(*portfolio_cells(status["portfolio"]), style="bold")
-    parts: list[RenderableType] = [table]
+        cells = table_cells(row)
+        table.add_row(*(cells[i] for i in index), style=style)
+    cells = portfolio_cells(status["portfolio"])
+    table.add_row(*(cells[i] for i in index), style="bold")
+    return table
+
+
+def panel_renderable(status: Mapping[str, Any], title: str = "Chloe multi-asset panel") -> Group:
+    """The title and rollout lines, two rich tables (profile, then results and gates) that fit
+    100 columns, and what blocks each asset."""
+    parts: list[RenderableType] = [Text(title, style="bold")]
     parts += [Text(line) for line in rollout_lines(status)]
+    parts += [
+        _sub_table(status, PROFILE_COLUMNS, None, LEGEND),
+        _sub_table(status, RESULT_COLUMNS, None, None),
+    ]
+    parts += [Text(line) for line in blocker_lines(status)]
     return Group(*parts)

@@ -72,4 +72,4 @@ def test_status_of_an_empty_reports_directory(config_dir: Path, tmp_path: Path) 
     status = status_dict(gather(load_config(config_dir), tmp_path / "reports", bars={}))
     assert status["as_of_bar_ts"] is None and status["journal_fills"] == 0
     assert status["portfolio"]["trades"] == 0 and status["portfolio"]["pf"] is None
-    assert table_cells(status["assets"]["ETHUSDT"])[8] == "n/a (no trades)"
+    assert table_cells(status["assets"]["ETHUSDT"])[COLUMNS.index("PF")] == "n/a (no trades)"
