@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 __all__ = [
     "fmt_bool",
+    "fmt_date",
     "fmt_edge",
     "fmt_iso_utc",
     "fmt_mean_n",
@@ -86,6 +87,11 @@ def fmt_ts(ts_ms: int | None) -> str:
     if ts_ms is None:
         return "-"
     return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def fmt_date(ts_ms: int) -> str:
+    """The UTC date of a bar time: `2023-12-30`."""
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
 def fmt_iso_utc(ts_ms: int) -> str:

@@ -26,10 +26,11 @@ from engine_alpha.dashboard.multi_asset_panel import (
     rollout_lines,
     table_cells,
 )
-from engine_alpha.dashboard.svg import heatmap_svg, series_svg
+from engine_alpha.dashboard.svg import heat_legend_svg, heat_scale, heatmap_svg, series_svg
 from engine_alpha.ledger.metrics import StatsAccumulator
+from engine_alpha.rollout.history import AssetHistory
 
-__all__ = ["Curve", "curves", "heatmap", "render_html", "write_html"]
+__all__ = ["Curve", "HeatGrid", "curves", "heatmaps", "render_html", "write_html"]
 
 Curve = dict[str, list[tuple[int, float]]]
 
@@ -40,9 +41,12 @@ h1 { font-size: 22px; margin: 0 0 4px } h2 { font-size: 17px; margin: 28px 0 8px
 .cards { display: flex; gap: 12px; flex-wrap: wrap; margin: 14px 0 }
 .card { background: #fff; border: 1px solid #e5e7eb; border-radius: 8px; padding: 8px 14px }
 .card b { display: block; font-size: 18px }
-table.panel { border-collapse: collapse; background: #fff; font-variant-numeric: tabular-nums }
+table.panel { border-collapse: collapse; background: #fff; font-variant-numeric: tabular-nums;
+  max-width: 100% }
 table.panel th, table.panel td { border: 1px solid #e5e7eb; padding: 3px 6px; font-size: 13px;
   text-align: right; white-space: nowrap }
+table.panel th, table.research td { white-space: normal }
+table.research td { min-width: 3em; overflow-wrap: anywhere }
 table.panel th { background: #f3f4f6 } table.panel .l { text-align: left }
 tr.tier3 td { color: #9ca3af } tr.stable td { background: #ecfdf5 }
 tr.portfolio td { font-weight: 600; background: #f3f4f6 }
@@ -51,8 +55,10 @@ li.blk { color: #b91c1c; margin-left: 14px }
 .pair { background: #fff; border: 1px solid #e5e7eb; border-radius: 8px; padding: 6px }
 svg text { font-size: 11px; fill: #374151 } svg .chart-title { font-size: 12px; font-weight: 600 }
 svg .ylab { text-anchor: end } svg .xlab.end { text-anchor: end }
-svg .hlab, svg .hval { text-anchor: middle }
+svg .hlab, svg .hval, svg .hbps, svg .axis, svg .lg.mid { text-anchor: middle }
+svg .lg.end { text-anchor: end } svg .hbps { font-size: 10px } svg .axis { fill: #6b7280 }
 svg .plot { fill: #fff; stroke: #e5e7eb } svg .base { stroke: #9ca3af; stroke-dasharray: 4 3 }
+svg .grid { stroke: #eef0f3; stroke-width: 1 }
 """
 
 
@@ -86,13 +92,15 @@ def curves(data: PanelData) -> dict[str, Curve]:
     return out
 
 
-def heatmap(data: PanelData) -> tuple[list[list[int]], list[list[float | None]]]:
-    """Taken trades per regime x bucket (all assets), and the mean net bps of the closed ones."""
+HeatGrid = tuple[list[list[int]], list[list[float | None]]]
+
+
+def _heat_grid(assets: Sequence[AssetHistory]) -> HeatGrid:
     counts = [[0] * 10 for _ in REGIMES]
     sums = [[0.0] * 10 for _ in REGIMES]
     closed = [[0] * 10 for _ in REGIMES]
     index = {r: i for i, r in enumerate(REGIMES)}
-    for asset in data.history.assets.values():
+    for asset in assets:
         for trade in asset.taken:
             if trade.regime in index:
                 counts[index[trade.regime]][trade.bucket] += 1
@@ -105,6 +113,18 @@ def heatmap(data: PanelData) -> tuple[list[list[int]], list[list[float | None]]]
         for srow, nrow in zip(sums, closed, strict=True)
     ]
     return counts, means
+
+
+def heatmaps(data: PanelData) -> dict[str, HeatGrid]:
+    """Taken trades per regime x bucket and the mean net bps of the closed ones: `PORTFOLIO`
+    (all assets) first, then each asset that took a trade."""
+    history = data.history
+    out = {"PORTFOLIO": _heat_grid(list(history.assets.values()))}
+    for symbol in data.rollout.assets:
+        asset = history.asset(symbol)
+        if asset.taken:
+            out[symbol] = _heat_grid([asset])
+    return out
 
 
 def _cards(status: Mapping[str, Any]) -> str:
@@ -158,26 +178,54 @@ def _rollout(status: Mapping[str, Any]) -> str:
 def _charts(all_curves: Mapping[str, Curve]) -> str:
     if not all_curves:
         return '<p class="muted">No closed trades yet.</p>'
+    # One drawdown scale for every chart: equal drawdowns look equal across assets.
+    worst = max((v for c in all_curves.values() for _, v in c["drawdown"]), default=0.0)
     out = []
     for name, curve in all_curves.items():
         start = curve["equity"][0][1]
         out.append(
             f'<div class="pair" data-curve="{escape(name)}">'
             + series_svg(
-                curve["equity"], title=f"{name} equity (USD)", color="#2563eb", baseline=start
+                curve["equity"],
+                title=f"{name} equity (USD)",
+                y_title="equity USD",
+                color="#2563eb",
+                baseline=start,
             )
             + series_svg(
-                curve["drawdown"], title=f"{name} drawdown (%)", color="#dc2626", invert=True
+                curve["drawdown"],
+                title=f"{name} drawdown (%)",
+                y_title="drawdown %",
+                color="#dc2626",
+                invert=True,
+                y_range=(0.0, max(worst, 0.01)),
             )
             + "</div>"
         )
     return f'<div class="charts">{"".join(out)}</div>'
 
 
+def _heat_section(heat: Mapping[str, HeatGrid]) -> str:
+    scale = heat_scale([means for _, means in heat.values()])
+    maps = "".join(
+        f'<div class="pair" data-heat="{escape(name)}">'
+        + heatmap_svg(REGIMES, counts, means, title=name, scale_bps=scale)
+        + "</div>"
+        for name, (counts, means) in heat.items()
+    )
+    return (
+        "<h2>Taken trades: regime x confidence bucket</h2>"
+        '<p class="muted">In each cell: the number of trades taken (top) and the mean net PnL in '
+        "bps of the closed ones (bottom); the colour is that mean, on one scale for every map.</p>"
+        f"{heat_legend_svg(scale)}"
+        f'<div class="charts">{maps}</div>'
+    )
+
+
 def render_html(
     status: Mapping[str, Any],
     all_curves: Mapping[str, Curve],
-    heat: tuple[list[list[int]], list[list[float | None]]],
+    heat: Mapping[str, HeatGrid],
     research_html: str = "",
 ) -> str:
     """The whole page as one string; `research_html` (research/html.py) goes at the end."""
@@ -188,13 +236,11 @@ def render_html(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Chloe report, bar {escape(as_of)} UTC</title><style>{_CSS}</style></head><body>"
         f"<h1>Chloe multi-asset report</h1><div class=muted>as of bar {escape(as_of)} UTC; "
-        f"reports {escape(str(status['reports_dir']))}; journal fills {status['journal_fills']}"
+        f"reports directory {escape(str(status['reports_dir']))}; "
+        f"journal fills {status['journal_fills']}"
         f"</div>{_cards(status)}<h2>Panel</h2>{_table(status)}<h2>Rollout</h2>{_rollout(status)}"
         f"<h2>Equity and drawdown</h2>{_charts(all_curves)}"
-        "<h2>Taken trades: regime x confidence bucket</h2>"
-        '<p class="muted">Number = trades taken; colour = mean net PnL (bps) of the closed ones '
-        "(green wins, red loses, grey none closed).</p>"
-        f"{heatmap_svg(REGIMES, heat[0], heat[1])}{research_html}"
+        f"{_heat_section(heat)}{research_html}"
         f'<script type="application/json" id="chloe-status">{embedded}</script>'
         "</body></html>\n"
     )

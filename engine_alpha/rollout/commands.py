@@ -147,13 +147,13 @@ def _cmd_risk(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from engine_alpha.dashboard.html_report import curves, heatmap, render_html, write_html
+    from engine_alpha.dashboard.html_report import curves, heatmaps, render_html, write_html
     from engine_alpha.research.html import read_summary, research_section_html
 
     data = _gather(args)
     path = Path(args.html)
     research = research_section_html(read_summary(data.snapshot.reports_dir))
-    write_html(path, render_html(status_dict(data), curves(data), heatmap(data), research))
+    write_html(path, render_html(status_dict(data), curves(data), heatmaps(data), research))
     print(f"wrote {path}")
     return EXIT_OK
 

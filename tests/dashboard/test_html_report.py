@@ -127,7 +127,9 @@ def test_the_report_is_one_self_contained_page(
     _assert_numbers_match(page, status)
     traded = [s for s, row in status["assets"].items() if row["trades"]]
     assert page.curves == ["PORTFOLIO", *traded]
-    assert html.count("<svg") == 2 * len(page.curves) + 1  # + the heat map
+    heat_maps = html.count('<svg class="heat"')
+    assert heat_maps == 1 + len(traded)  # the portfolio's and one per asset that traded
+    assert html.count("<svg") == 2 * len(page.curves) + heat_maps + 1  # + the colour legend
 
 
 def test_chromium_renders_the_report_with_the_status_numbers(
