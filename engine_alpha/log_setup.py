@@ -15,7 +15,7 @@ import orjson
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
-from engine_alpha.dashboard.formatting import fmt_iso_utc, is_time_key
+from engine_alpha.dashboard.formatting import fmt_iso_utc, fmt_num, is_time_key
 
 if TYPE_CHECKING:
     from engine_alpha.rollout.events import EventFileSink
@@ -37,7 +37,7 @@ def _for_people(key: str, value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and is_time_key(key):
         return fmt_iso_utc(value)
     if isinstance(value, float) and key.endswith(_ROUNDED_SUFFIXES):
-        return f"{value:.2f}"
+        return fmt_num(value)
     return value
 
 

@@ -9,17 +9,12 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from engine_alpha.dashboard.formatting import fmt_num, fmt_pf
 from engine_alpha.progress import TerminalProgress
 from engine_alpha.runner import RunStats
 
 if TYPE_CHECKING:
     from engine_alpha.service import Daemon
-
-
-def _pf(pf: float | None, wins: int) -> str:
-    if pf is not None:
-        return f"{pf:.2f}"
-    return "n/a (no losses)" if wins else "n/a (no trades)"
 
 
 def print_summary(daemon: Daemon, console: Console | None = None) -> None:
@@ -50,9 +45,9 @@ def print_summary(daemon: Daemon, console: Console | None = None) -> None:
             str(stats.trades),
             str(stats.wins),
             str(stats.losses),
-            _pf(stats.pf, stats.wins),
-            f"{stats.max_drawdown_pct:.2f}",
-            f"{stats.net_pnl_usd:.2f}",
+            fmt_pf(stats.pf, stats.wins, stats.trades),
+            fmt_num(stats.max_drawdown_pct),
+            fmt_num(stats.net_pnl_usd),
             "yes" if symbol in book.positions else "",
         )
     total = book.portfolio_stats(paper.position_limits.starting_equity_usd)
@@ -62,9 +57,9 @@ def print_summary(daemon: Daemon, console: Console | None = None) -> None:
         str(total.trades),
         str(total.wins),
         str(total.losses),
-        _pf(total.pf, total.wins),
-        f"{total.max_drawdown_pct:.2f}",
-        f"{total.net_pnl_usd:.2f}",
+        fmt_pf(total.pf, total.wins, total.trades),
+        fmt_num(total.max_drawdown_pct),
+        fmt_num(total.net_pnl_usd),
         str(len(book.positions)),
         style="bold",
     )

@@ -20,6 +20,7 @@ __all__ = [
     "fmt_mean_n",
     "fmt_num",
     "fmt_pf",
+    "fmt_risk",
     "fmt_signed",
     "fmt_ts",
     "fmt_usd",
@@ -31,11 +32,16 @@ _TIME_SUFFIXES = ("_ts", "_ts_ms", "_after_ms", "_from_ms", "_until_ms")
 _TIME_KEYS = frozenset({"ts", "ts_ms", "cutoff_ms"})
 
 
-def fmt_num(value: float | int | None, digits: int = 2) -> str:
-    """A number with `digits` decimals; `-` when absent."""
+def fmt_num(value: float | int | None, digits: int = 2, *, grouped: bool = False) -> str:
+    """A number with `digits` decimals (and thousands separators if `grouped`); `-` if absent."""
     if value is None:
         return "-"
-    return f"{value:.{digits}f}"
+    return f"{value:,.{digits}f}" if grouped else f"{value:.{digits}f}"
+
+
+def fmt_risk(score: float | None, level: str | None) -> str:
+    """A risk score and its level: `0.25 low`; `-` when there is none."""
+    return "-" if score is None else f"{score:.2f} {level}"
 
 
 def fmt_signed(value: float | None, digits: int = 1) -> str:

@@ -17,7 +17,7 @@ import orjson
 
 from engine_alpha.atomic_files import replace_atomic
 from engine_alpha.config.models import REGIMES
-from engine_alpha.dashboard.formatting import fmt_num, fmt_pf, fmt_ts, fmt_usd
+from engine_alpha.dashboard.formatting import fmt_num, fmt_pf, fmt_risk, fmt_ts, fmt_usd
 from engine_alpha.dashboard.multi_asset_panel import (
     COLUMNS,
     LEFT_COLUMNS,
@@ -135,7 +135,7 @@ def _cards(status: Mapping[str, Any]) -> str:
         ("max drawdown", f"{fmt_num(pf['max_drawdown_pct'])} %"),
         ("net PnL", f"{fmt_usd(pf['net_pnl_usd'])} USD"),
         ("exposure used", f"{fmt_num(pf['exposure_used_pct'], 1)} %"),
-        ("risk score", f"{pf['risk_score']:.2f} {pf['risk_level']}"),
+        ("risk score", fmt_risk(pf["risk_score"], pf["risk_level"])),
         ("rollout phase", str(status["rollout"]["phase"])),
         ("next asset", str(status["rollout"]["next"] or "none")),
     ]

@@ -21,6 +21,7 @@ from engine_alpha.dashboard.formatting import (
     fmt_bool,
     fmt_num,
     fmt_pf,
+    fmt_risk,
     fmt_ts,
     fmt_usd,
     fmt_wall_utc,
@@ -322,7 +323,7 @@ def table_cells(row: Mapping[str, Any]) -> list[str]:
         str(row["critical_errors"]),
         "-" if dist is None else fmt_bool(dist["matches"]),
         _gate_cell(row),
-        "-" if row["risk_score"] is None else f"{row['risk_score']:.2f} {row['risk_level']}",
+        fmt_risk(row["risk_score"], row["risk_level"]),
     ]
 
 
@@ -337,7 +338,7 @@ def portfolio_cells(portfolio: Mapping[str, Any]) -> list[str]:
     cells["net USD"] = fmt_usd(portfolio["net_pnl_usd"])
     cells["errors"] = str(portfolio["critical_errors"])
     cells["gate"] = "risk stable" if portfolio["risk_stable"] else "risk not stable"
-    cells["risk"] = f"{portfolio['risk_score']:.2f} {portfolio['risk_level']}"
+    cells["risk"] = fmt_risk(portfolio["risk_score"], portfolio["risk_level"])
     return [cells[c] for c in COLUMNS]
 
 

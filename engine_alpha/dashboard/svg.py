@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
-from engine_alpha.dashboard.formatting import fmt_date, fmt_num
+from engine_alpha.dashboard.formatting import fmt_date, fmt_num, fmt_signed
 
 __all__ = [
     "heat_color",
@@ -27,7 +27,7 @@ _TIME_LABELS = 5
 
 
 def _label(value: float) -> str:
-    return f"{value:,.2f}"
+    return fmt_num(value, grouped=True)
 
 
 def _scale(value: float, lo: float, hi: float, out_lo: float, out_hi: float) -> float:
@@ -231,7 +231,7 @@ def _heat_cell(
 ) -> str:
     tip = f"{regime}|{b}: {n} taken, mean net {fmt_num(mean, 1)} bps"
     cx = x + (cell - 2) / 2
-    mean_text = "" if mean is None else f"{mean:+.0f}"
+    mean_text = "" if mean is None else fmt_signed(mean, 0)
     return (
         f'<g data-cell="{escape(regime)}|{b}"><title>{escape(tip)}</title>'
         f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" '

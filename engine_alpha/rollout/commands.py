@@ -21,7 +21,7 @@ from rich.table import Table
 from engine_alpha.cli_ops import EXIT_CONFIG, EXIT_JOURNAL, EXIT_OK, EXIT_REFUSED
 from engine_alpha.config.config_edit import set_asset_state
 from engine_alpha.config.config_loader import ChloeConfig, ConfigError, load_config
-from engine_alpha.dashboard.formatting import fmt_num, fmt_usd
+from engine_alpha.dashboard.formatting import fmt_num, fmt_risk, fmt_usd
 from engine_alpha.dashboard.multi_asset_panel import PanelData, gather, status_dict
 from engine_alpha.ledger.journal import JournalError
 from engine_alpha.log_setup import configure_logging
@@ -122,7 +122,7 @@ def _risk_table(report: RiskReport) -> Table:
             mult,
             f"{fmt_num(a.expected_trades_per_day, 3)} ({a.expected_trades_source})",
             fmt_num(a.max_drawdown_pct),
-            f"{a.risk_score:.2f} {a.risk_level}",
+            fmt_risk(a.risk_score, a.risk_level),
         )
     return table
 
@@ -140,7 +140,7 @@ def _cmd_risk(args: argparse.Namespace) -> int:
         f"{fmt_num(p.weighted_edge_bps)} bps, expected {fmt_num(p.expected_trades_per_day, 2)} "
         f"trades/day, exposure {fmt_usd(p.open_exposure_usd)} / "
         f"{fmt_usd(p.max_portfolio_exposure_usd)} USD ({fmt_num(p.exposure_used_pct, 1)}%), "
-        f"max DD {fmt_num(p.max_drawdown_pct)}%, risk {p.risk_score:.2f} {p.risk_level}, "
+        f"max DD {fmt_num(p.max_drawdown_pct)}%, risk {fmt_risk(p.risk_score, p.risk_level)}, "
         + ("stable" if p.stable else "not stable: " + "; ".join(b.text() for b in p.blockers))
     )
     return EXIT_OK
