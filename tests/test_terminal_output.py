@@ -91,6 +91,7 @@ def test_the_replay_progress_shows_done_of_total_percent_and_eta(tmp_path: Path)
     for done, _, pct, _ in frames:
         assert pct == f"{100 * int(done) / total:.0f}"
     assert (str(total), str(total), "100") in [f[:3] for f in frames]
+    assert all(json.loads(line) for line in shown.stdout.splitlines())  # the JSON log untouched
 
 
 def test_research_shows_assets_done_of_total_with_an_eta(tmp_path: Path) -> None:
