@@ -46,7 +46,7 @@ table.panel { border-collapse: collapse; background: #fff; font-variant-numeric:
 table.panel th, table.panel td { border: 1px solid #e5e7eb; padding: 3px 6px; font-size: 13px;
   text-align: right; white-space: nowrap }
 table.panel th, table.research td { white-space: normal }
-table.research td { min-width: 3em; overflow-wrap: anywhere }
+table.research td[data-col="asset"] { white-space: nowrap }
 table.panel th { background: #f3f4f6 } table.panel .l { text-align: left }
 tr.tier3 td { color: #9ca3af } tr.stable td { background: #ecfdf5 }
 tr.portfolio td { font-weight: 600; background: #f3f4f6 }

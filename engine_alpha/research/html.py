@@ -87,7 +87,7 @@ def research_section_html(summary: Mapping[str, Any] | None) -> str:
     for symbol, asset in summary["assets"].items():
         cells = _row(symbol, asset)
         tds = "".join(
-            f'<td class="{"l" if h in _LEFT else "r"}">{escape(v)}</td>'
+            f'<td data-col="{escape(h)}" class="{"l" if h in _LEFT else "r"}">{escape(v)}</td>'
             for h, v in zip(_HEAD, cells, strict=True)
         )
         rows.append(f'<tr data-symbol="{escape(symbol)}">{tds}</tr>')
