@@ -7,11 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine_alpha.config.config_loader import PAPER_FILE, load_config
 from engine_alpha.ledger.audit import audit_journal
 from engine_alpha.reports import recompute_pf_local
 from tests.conftest import EditConfig
 from tests.daemon_runs import RunResult
+
+pytestmark = pytest.mark.slow  # end-to-end: subprocess daemons (quick set: -m 'not slow')
 
 WALL = ("wall_ts",)
 TIER3 = {"BNBUSDT", "DOTUSDT", "ADAUSDT", "LINKUSDT", "ATOMUSDT"}

@@ -10,12 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine_alpha.config.config_loader import PAPER_FILE, load_config
 from engine_alpha.journal_check import check_reports
 from tests.conftest import EditConfig
 from tests.daemon_runs import RunResult
 from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.test_replay_daemon import _enable_all, _without_wall_time
+
+pytestmark = pytest.mark.slow  # end-to-end: subprocess daemons (quick set: -m 'not slow')
 
 # bar times per second of replay: slow enough to interrupt, fast enough to finish in seconds
 SLOW = "--speed=1440000"

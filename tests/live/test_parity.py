@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from engine_alpha.config.config_loader import PAPER_FILE
 from engine_alpha.testing.fake_binance import FakeBinance, FakeClock
 from tests.conftest import MARKETS_FILE, SAMPLE_DATA, EditConfig
 from tests.daemon_runs import RunResult
 from tests.e2e.daemon_process import DaemonProcess
+
+pytestmark = pytest.mark.slow  # end-to-end: subprocess daemons (quick set: -m 'not slow')
 
 HOUR_MS = 3_600_000
 BARS = 1000
