@@ -198,10 +198,10 @@ class ReplayFeed:
                 yield bar.ts_ms, index, bar
         except FileNotFoundError:
             self.missing_files.append(symbol)
-            log.error("replay_file_missing", symbol=symbol, file=file)
+            log.warning("replay_file_missing", symbol=symbol, file=file)
         except OSError as exc:
             self.missing_files.append(symbol)
-            log.error("replay_file_unreadable", symbol=symbol, file=file, error=str(exc))
+            log.warning("replay_file_unreadable", symbol=symbol, file=file, error=str(exc))
 
     def _row_refused(self, refusal: RowRefusal) -> None:
         self.refused[refusal.symbol] += 1
