@@ -21,10 +21,10 @@ from engine_alpha.execution.paper_broker import Position, position_from_open_lin
 from engine_alpha.ledger.journal import JournalFacts
 from engine_alpha.ledger.metrics import StatsAccumulator, TradeStats, left_sum
 from engine_alpha.ledger.records import FillLine
+from engine_alpha.units import DAY_MS
 
 __all__ = ["DAY_MS", "Book", "ClosedTrades"]
 
-DAY_MS = 86_400_000
 _ACC_INTS = ("trades", "wins", "losses")
 _ACC_FLOATS = (
     "starting_equity_usd",

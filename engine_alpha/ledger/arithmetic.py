@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["BPS", "fee_usd", "fill_arithmetic_problem", "net_pnl_usd", "slippage_paid_bps"]
+from engine_alpha.units import BPS
 
-BPS = 10_000.0
+__all__ = ["fee_usd", "fill_arithmetic_problem", "net_pnl_usd", "slippage_paid_bps"]
+
 _REL_TOL = 1e-9  # the writer's own formulas agree to the last bit; this only absorbs old writers
 
 

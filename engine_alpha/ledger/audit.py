@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine_alpha.config.config_loader import ChloeConfig
-from engine_alpha.execution.book import DAY_MS
 from engine_alpha.risk.sizing import asset_caps
+from engine_alpha.signals.decision import bucket_of
 from engine_alpha.strategy.filters import FilterRules, refusal
+from engine_alpha.units import BPS, DAY_MS
 
-BPS = 10_000.0
 _REL = 1e-9
 
 
@@ -89,7 +89,7 @@ class _Audit:
         code = refusal(rules, line["regime"], line["direction"], line["confidence"], line["bucket"])
         if code is not None:
             self.problem(line, f"entry that the filter refuses ({code})")
-        if line["bucket"] != min(9, int(line["confidence"] * 10.0)):
+        if line["bucket"] != bucket_of(line["confidence"]):
             self.problem(line, "bucket does not match confidence")
 
     def exit(self, line: Mapping[str, Any]) -> None:

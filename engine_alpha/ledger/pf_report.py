@@ -17,6 +17,7 @@ from engine_alpha.atomic_files import replace_atomic
 from engine_alpha.ledger.journal import read_journal
 from engine_alpha.ledger.metrics import TradeStats, left_sum, summarize
 from engine_alpha.ledger.records import FillLine
+from engine_alpha.units import DAY_MS
 
 __all__ = [
     "DAY_MS",
@@ -29,8 +30,6 @@ __all__ = [
     "report_from_book",
     "write_report_atomic",
 ]
-
-DAY_MS = 86_400_000
 
 
 class OpenPositionView(Protocol):

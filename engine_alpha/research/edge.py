@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine_alpha.config.models import REGIMES
+from engine_alpha.units import BPS
 
 __all__ = [
     "BPS",
@@ -29,7 +30,6 @@ __all__ = [
     "t_critical_975",
 ]
 
-BPS = 10_000.0
 N_BUCKETS = 10
 N_CELLS = len(REGIMES) * N_BUCKETS
 NO_REGIME = -1

@@ -25,6 +25,7 @@ from engine_alpha.rollout.reports import ResearchCounts
 from engine_alpha.signals.model import SignalModel
 from engine_alpha.strategy.filters import FilterRules, refusal
 from engine_alpha.strategy.task import StrategyTask
+from engine_alpha.units import DAY_MS, HOUR_MS
 
 __all__ = [
     "AssetRisk",
@@ -36,9 +37,6 @@ __all__ = [
     "research_trades_per_day",
     "sizing_volatility",
 ]
-
-DAY_MS = 86_400_000
-HOUR_MS = 3_600_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from engine_alpha.rollout.blockers import Blocker, dedupe
 from engine_alpha.rollout.distribution import DistributionCheck, check_distribution
 from engine_alpha.rollout.events import errors_by_symbol
 from engine_alpha.rollout.history import LedgerHistory
+from engine_alpha.units import DAY_MS
 
 __all__ = [
     "IDLE_REASONS",
@@ -27,7 +28,6 @@ __all__ = [
     "evaluate_rollout",
 ]
 
-DAY_MS = 86_400_000
 IDLE_REASONS = frozenset({"research_only", "asset_disabled"})
 PHASE_BENCHMARK = "2.0"
 PHASE_2_1 = "2.1"

@@ -41,6 +41,7 @@ from typing import Any, Final, Literal, get_args
 from urllib.parse import parse_qs, urlsplit
 
 from engine_alpha.config.models import timeframe_ms
+from engine_alpha.units import DAY_MS
 
 __all__ = [
     "API_PREFIX",
@@ -578,7 +579,7 @@ def _default_start_ms(data_dir: Path) -> int:
     for path in sorted(data_dir.glob("*-1h.csv")):
         candles = _Candles(path, 3_600_000)
         if candles.ts:
-            return candles.ts[-1] - 30 * 86_400_000
+            return candles.ts[-1] - 30 * DAY_MS
     return int(time.time() * 1000)
 
 
