@@ -24,7 +24,7 @@ from engine_alpha.ledger.checkpoint import CHECKPOINT_SUFFIX, check_checkpoint
 from engine_alpha.ledger.journal import JournalError, read_journal, verify_journal
 from engine_alpha.ledger.pf_report import build_report, report_differences
 from engine_alpha.reports import PF_FILE, TRADES_FILE, report_inputs
-from engine_alpha.reports_lock import reports_dir_in_use
+from engine_alpha.reports_lock import lock_holder_pid
 
 
 @dataclass
@@ -123,7 +123,7 @@ def check_reports(
     covered = [line for line in lines if as_of is not None and line["bar_ts"] <= as_of]
     recomputed = build_report(covered, as_of_bar_ts=as_of, generated_at="", **inputs)
     check.report_problems.extend(report_differences(written, recomputed))
-    if len(covered) < len(lines) and not reports_dir_in_use(reports_dir):
+    if len(covered) < len(lines) and lock_holder_pid(reports_dir) is None:
         check.report_problems.append(
             f"{pf_path}: as of bar {as_of}, behind the journal's {len(lines) - len(covered)} "
             "newer lines (the daemon stopped before rewriting it; its next start does)"

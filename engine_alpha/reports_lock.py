@@ -30,7 +30,6 @@ __all__ = [
     "ReportsLock",
     "claim_reports_dir",
     "lock_holder_pid",
-    "reports_dir_in_use",
 ]
 
 WRITTEN_FILES = (
@@ -115,24 +114,6 @@ def claim_reports_dir(reports_dir: Path) -> ReportsLock:
         os.close(fd)
         raise
     return ReportsLock(reports_dir, fd)
-
-
-def reports_dir_in_use(reports_dir: Path) -> bool:
-    """True while a `chloe run` holds `reports_dir` (a reader's test: takes and drops a shared
-    lock, never waits, writes nothing)."""
-    try:
-        fd = os.open(reports_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return False
 
 
 def lock_holder_pid(reports_dir: Path, locks_file: Path = Path("/proc/locks")) -> int | None:
