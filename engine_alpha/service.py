@@ -223,6 +223,7 @@ class Daemon:
                 speed=self.options.speed,
                 log=log,
                 start_after_ms=self.book.last_bar_ts,
+                max_price_jump=feed.max_price_jump,
             )
             replay.require_data()
             self.runner.stats.total_bar_times = replay.total_bar_times

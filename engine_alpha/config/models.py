@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from engine_alpha.market.validation import DEFAULT_MAX_PRICE_JUMP
+
 REGIMES: tuple[str, ...] = ("trend_up", "trend_down", "high_vol", "chop")
 TIER1_MIN_EDGE_BPS = 5.0
 
@@ -187,6 +189,9 @@ class FeedSettings(_Model):
     api_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = None
     poll_interval_s: Annotated[float, Field(gt=0.0)] = 10.0
     max_catchup_bars: Annotated[int, Field(ge=0)] = 48
+    # A bar whose high exceeds this many times the previous close, or whose low is under its
+    # 1/this, is refused (`price_jump`): a misprint, not a market (docs/decisions.md).
+    max_price_jump: Annotated[float, Field(gt=1.0)] = DEFAULT_MAX_PRICE_JUMP
 
 
 class PaperConfig(_File):

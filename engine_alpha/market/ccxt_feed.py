@@ -109,7 +109,10 @@ class CcxtFeed:
         self.warmup_bars = warmup_bars
         self._resume_from = dict(resume_from or {})
         self._symbols = [
-            _Symbol(s, i, BarValidator(s, self.timeframe_ms)) for i, s in enumerate(symbols)
+            _Symbol(
+                s, i, BarValidator(s, self.timeframe_ms, max_price_jump=settings.max_price_jump)
+            )
+            for i, s in enumerate(symbols)
         ]
         self._log = log
         self._sleep = clock_sleep
@@ -287,7 +290,7 @@ class CcxtFeed:
             "bar_refused",
             symbol=st.symbol,
             code=code,
-            bar_ts_ms=ts,
+            bar_ts_ms=ts if isinstance(ts, int) and abs(ts) < 2**63 else str(ts),
             open=o,
             high=h,
             low=lo,

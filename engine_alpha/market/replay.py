@@ -14,7 +14,13 @@ from structlog.typing import FilteringBoundLogger
 from engine_alpha.config.models import timeframe_ms
 from engine_alpha.market.bars import Bar, BarTime
 from engine_alpha.market.csv_bars import RowRefusal, bars_path, iter_csv_rows
-from engine_alpha.market.validation import BarValidator
+from engine_alpha.market.validation import (
+    DEFAULT_MAX_PRICE_JUMP,
+    MAX_TS_MS,
+    MIN_TS_MS,
+    TS_OUT_OF_RANGE,
+    BarValidator,
+)
 
 __all__ = ["NoReplayDataError", "ReplayFeed"]
 
@@ -51,6 +57,7 @@ class ReplayFeed:
         log: FilteringBoundLogger | None = None,
         start_after_ms: int | None = None,
         sleep: Sleep = asyncio.sleep,
+        max_price_jump: float = DEFAULT_MAX_PRICE_JUMP,
     ) -> None:
         if len(set(symbols)) != len(symbols):
             raise ValueError(f"symbols must be unique, got {list(symbols)}")
@@ -65,6 +72,7 @@ class ReplayFeed:
         self.speed = speed
         self.chunk_size = chunk_size
         self.start_after_ms = start_after_ms
+        self.max_price_jump = max_price_jump
         self._sleep = sleep
         self._log: FilteringBoundLogger = log if log is not None else structlog.get_logger()
         self._total_bar_times: int | None = None
@@ -172,7 +180,7 @@ class ReplayFeed:
         """One symbol's accepted bars as `(ts_ms, index, bar)`, strictly ascending (merge keys)."""
         path = self.path(symbol)
         file = str(path)
-        validator = BarValidator(symbol, self.timeframe_ms)
+        validator = BarValidator(symbol, self.timeframe_ms, max_price_jump=self.max_price_jump)
         check, missing_before = validator.check, validator.missing_before
         step_ms = self.timeframe_ms
         log = self._log
@@ -222,7 +230,8 @@ class ReplayFeed:
             file=file,
             line=line,
             code=code,
-            bar_ts_ms=bar.ts_ms,
+            # beyond 64 bits a timestamp cannot be a JSON number: the log line shows its text
+            bar_ts_ms=str(bar.ts_ms) if code == TS_OUT_OF_RANGE else bar.ts_ms,
             open=bar.open,
             high=bar.high,
             low=bar.low,
@@ -235,11 +244,12 @@ def _file_span(path: Path) -> tuple[int, int] | None:
     """First and last timestamp of a bar file, from its second and last lines (None if unsure)."""
     try:
         with path.open("rb") as file:
-            file.readline()
-            first = file.readline()
+            file.readline(_TAIL_BYTES)
+            first = file.readline(_TAIL_BYTES)
             size = file.seek(0, 2)
             file.seek(max(0, size - _TAIL_BYTES))
             tail = [line for line in file.read().splitlines() if line.strip()]
-        return int(first.split(b",", 1)[0]), int(tail[-1].split(b",", 1)[0])
+        span = int(first.split(b",", 1)[0]), int(tail[-1].split(b",", 1)[0])
     except (OSError, ValueError, IndexError):
         return None
+    return span if all(MIN_TS_MS <= ts < MAX_TS_MS for ts in span) else None

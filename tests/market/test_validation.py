@@ -90,6 +90,8 @@ def test_every_code_the_validator_returns_is_listed() -> None:
         "duplicate",
         "out_of_order",
         "misaligned",
+        "ts_out_of_range",
+        "price_jump",
     }
 
 
@@ -133,7 +135,7 @@ prices = st.floats(min_value=1e-8, max_value=1e7, allow_nan=False, allow_infinit
 def test_consistent_ascending_aligned_bars_are_all_accepted_and_gaps_add_up(
     quads: list[tuple[float, float, float, float]], volume: float, steps: list[int]
 ) -> None:
-    v = validator()
+    v = BarValidator("BTCUSDT", HOUR_MS, max_price_jump=1e20)  # prices here jump freely
     ts, missing = T0, 0
     for (a, b, c, d), step in zip(quads, steps, strict=False):
         lo, o, cl, h = sorted((a, b, c, d))
@@ -143,3 +145,65 @@ def test_consistent_ascending_aligned_bars_are_all_accepted_and_gaps_add_up(
         ts += step * HOUR_MS
     span_bars = (v.last_ts_ms - T0) // HOUR_MS + 1 if v.last_ts_ms is not None else 0
     assert span_bars == len(quads) + missing
+
+
+@pytest.mark.parametrize(
+    "ts_ms",
+    [
+        10**30,  # the audit's row: beyond 64 bits, it once crashed every asset's replay
+        2**63 // HOUR_MS * HOUR_MS,  # on the grid, within int64, far in the future
+        4_102_444_800_000,  # 2100-01-01: the first refused
+        1_230_764_400_000,  # 2008-12-31 23:00
+        0,
+        -HOUR_MS,
+    ],
+)
+def test_a_bar_outside_2009_to_2100_is_ts_out_of_range(ts_ms: int) -> None:
+    v = validator()
+    assert v.check(bar(ts_ms=ts_ms)) == "ts_out_of_range"
+    assert v.last_ts_ms is None
+
+
+def test_the_range_ends_are_accepted_on_the_grid() -> None:
+    assert validator().check(bar(ts_ms=1_230_768_000_000)) is None  # 2009-01-01 00:00
+    assert validator().check(bar(ts_ms=4_102_444_800_000 - HOUR_MS)) is None
+
+
+def test_the_audits_1e300_high_is_a_price_jump_and_the_next_good_bar_is_accepted() -> None:
+    v = validator()
+    assert v.check(bar()) is None
+    assert v.check(bar(ts_ms=T0 + HOUR_MS, h=1e300)) == "price_jump"
+    assert (v.last_ts_ms, v.last_close) == (T0, 10.5)
+    assert v.check(bar(ts_ms=T0 + 2 * HOUR_MS)) is None
+
+
+jumps = st.floats(min_value=1.01, max_value=1e6, allow_nan=False)
+ratios = st.floats(min_value=1e-9, max_value=1e9, allow_nan=False)
+
+
+@given(jumps, ratios, ratios)
+def test_a_bar_is_a_price_jump_exactly_when_high_or_low_leaves_the_band(
+    max_jump: float, high_ratio: float, low_ratio: float
+) -> None:
+    previous_close = 100.0
+    high = previous_close * max(high_ratio, low_ratio)
+    low = previous_close * min(high_ratio, low_ratio)
+    v = BarValidator("BTCUSDT", HOUR_MS, max_price_jump=max_jump)
+    assert (
+        v.check(bar(o=previous_close, h=previous_close, lo=previous_close, c=previous_close))
+        is None
+    )
+    code = v.check(bar(ts_ms=T0 + HOUR_MS, o=low, h=high, lo=low, c=low))
+    outside = high / previous_close > max_jump or previous_close / low > max_jump
+    # Near the band's edges the float products can round either way: judge only clear cases.
+    near_edge = any(
+        math.isclose(x, max_jump, rel_tol=1e-9)
+        for x in (high / previous_close, previous_close / low)
+    )
+    if not near_edge:
+        assert (code == "price_jump") == outside
+
+
+def test_the_price_jump_bound_must_exceed_one() -> None:
+    with pytest.raises(ValueError, match="max_price_jump"):
+        BarValidator("BTCUSDT", HOUR_MS, max_price_jump=1.0)
