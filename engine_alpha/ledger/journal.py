@@ -28,6 +28,7 @@ import orjson
 from pydantic import ValidationError
 
 from engine_alpha.atomic_files import WriteFailedError, fsync_dir, open_regular
+from engine_alpha.bounded_lines import LongLine, bounded_lines
 from engine_alpha.ledger.arithmetic import fill_arithmetic_problem
 from engine_alpha.ledger.records import FillLine
 
@@ -54,6 +55,8 @@ OnLine = Callable[[FillDict], object]
 QUARANTINE_SUFFIX = ".quarantine"
 _MAX_PROBLEMS = 100
 _HASH_CHUNK = 1 << 20
+# A fill line is under 1 KiB; a longer line is damage, measured but never held in memory.
+MAX_LINE_BYTES = 64 * 1024
 _T = TypeVar("_T")
 
 
@@ -404,9 +407,11 @@ def _markers_after(f: IO[bytes], offset: int, size: int) -> list[int | None] | N
     f.seek(offset)
     markers: list[int | None] = []
     read = offset
-    for raw in f:
+    for raw in bounded_lines(f, MAX_LINE_BYTES):
         if read >= size:
             break
+        if isinstance(raw, LongLine):
+            return None
         read += len(raw)
         try:
             parsed = orjson.loads(raw)
@@ -528,6 +533,12 @@ class _Reader:
         self.scan.tail = _Tail(offset, line_no, self.f.read(self.size - offset), reason)
 
 
+def _long_line(offset: int, line_no: int, raw: LongLine) -> _Problem:
+    """A line too long to be a fill: damage (a write cut short is never longer than a line)."""
+    text = f"a line of {raw.length} bytes, longer than any fill line ({MAX_LINE_BYTES} at most)"
+    return _Problem(offset, line_no, text, parsed=True)
+
+
 def _scan(
     path: Path, on_line: OnLine | None, *, collect: bool, start: _Start | None = None
 ) -> _Scan:
@@ -544,10 +555,15 @@ def _scan(
         if start is not None:
             offset, line_no = f.seek(start.offset), start.lines
             fills = line_no
-        for raw in f:
+        for raw in bounded_lines(f, MAX_LINE_BYTES):
             if offset >= reader.size:
                 break
             line_no += 1
+            if isinstance(raw, LongLine):
+                end = min(offset + raw.length, reader.size)
+                reader.damage(_long_line(offset, line_no, raw), None, end)
+                offset = end
+                continue
             end = min(offset + len(raw), reader.size)
             parsed, line = reader.parse(raw, offset, line_no)
             if isinstance(line, _Problem):

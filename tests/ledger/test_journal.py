@@ -336,3 +336,19 @@ def test_read_journal_skips_a_torn_tail_without_touching_the_file(tmp_path: Path
     assert read_journal(path, seen.append) == 2
     assert len(seen) == 2
     assert path.read_bytes() == data
+
+
+@pytest.mark.parametrize("where", [1, 3, 4])
+def test_an_over_long_line_is_damage_naming_it_whether_or_not_it_is_last(
+    tmp_path: Path, where: int
+) -> None:
+    path = tmp_path / "trades.jsonl"
+    data = write_lines(path, sample_lines(2)).splitlines(keepends=True)
+    long = b" " * 100_000 + b"\n"
+    path.write_bytes(b"".join([*data[:where], long, *data[where:]]))
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match=f"line {where + 1}: a line of 100001 bytes"):
+        open_journal(path)
+    assert path.read_bytes() == before
+    report = verify_journal(path)
+    assert any(p.startswith(f"line {where + 1}: a line of 100001 bytes") for p in report.problems)

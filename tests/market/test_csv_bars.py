@@ -132,3 +132,14 @@ def test_nan_and_inf_parse_as_floats_for_the_validator_to_refuse(write_csv: Writ
     bars, refusals = read_all(write_csv("ETHUSDT", [f"{T0},nan,inf,1,1,1"]))
     assert refusals == []
     assert len(bars) == 1
+
+
+def test_an_over_long_line_is_refused_by_number_and_the_rows_after_it_are_read(
+    write_csv: WriteCsv,
+) -> None:
+    rows = hourly_rows(3)
+    path = write_csv("BTCUSDT", [rows[0], "9" * 10_000, rows[1], rows[2]])
+    bars, refusals = read_all(path)
+    assert [b.ts_ms for b in bars] == [T0, T0 + HOUR_MS, T0 + 2 * HOUR_MS]
+    assert [(r.line, r.code) for r in refusals] == [(3, "line_too_long")]
+    assert refusals[0].detail.startswith("10001 bytes, over 4096")
