@@ -12,7 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-__all__ = ["LongLine", "bounded_lines"]
+__all__ = ["MAX_LOG_LINE_BYTES", "LongLine", "bounded_lines"]
+
+# signals.jsonl and events.jsonl: a record is a few hundred bytes, an event with an error message
+# a few KiB; a longer line is skipped as not a record.
+MAX_LOG_LINE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)

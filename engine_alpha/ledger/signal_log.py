@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from engine_alpha.atomic_files import WriteFailedError, open_regular
+from engine_alpha.bounded_lines import MAX_LOG_LINE_BYTES
 
 __all__ = ["SignalLog", "cut_back", "step_ts"]
 
@@ -66,16 +67,22 @@ def cut_back(path: Path, resume_after_ms: int | None) -> int:
 
 
 def _keep_offset(fd: int, size: int, resume_after_ms: int | None) -> int:
-    """The end offset of the last complete line to keep (0: keep none), reading backwards."""
+    """The end offset of the last complete line to keep (0: keep none), reading backwards.
+
+    Only the line being judged is held: a line longer than `MAX_LOG_LINE_BYTES` is no record,
+    so it goes, and is read past without being held (memory stays bounded).
+    """
     if resume_after_ms is None:
         return 0
-    pos, tail = size, b""  # tail holds bytes [pos, size)
+    pos, tail = size, b""  # tail holds bytes [pos, judged_to): the lines not judged yet
     judged_to = size  # every complete line ending after this offset is to go
     while pos > 0:
         start = max(0, pos - _READ_BACK)
         tail = os.pread(fd, pos - start, start) + tail
         pos = start
         newline = tail.rfind(b"\n", 0, judged_to - pos)
+        if newline >= 0:  # what follows the last newline is a torn end: it goes
+            judged_to = min(judged_to, pos + newline + 1)
         while newline >= 0:
             previous = tail.rfind(b"\n", 0, newline)
             if previous < 0 and pos > 0:
@@ -84,6 +91,9 @@ def _keep_offset(fd: int, size: int, resume_after_ms: int | None) -> int:
                 return pos + newline + 1
             judged_to = pos + previous + 1
             newline = previous
+        tail = tail[: judged_to - pos]
+        if len(tail) > MAX_LOG_LINE_BYTES:  # too long to be a record: it goes, unread
+            tail, judged_to = b"", pos
     return 0
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from engine_alpha.bounded_lines import MAX_LOG_LINE_BYTES, LongLine, bounded_lines
 from engine_alpha.ledger.journal import read_journal
 from engine_alpha.market.bars import Bar
 from engine_alpha.market.csv_bars import bars_path, read_bars
@@ -61,21 +62,25 @@ def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
     records: list[dict[str, Any]] = []
     skipped = 0
     try:
-        data = path.read_bytes()
+        f = path.open("rb")
     except FileNotFoundError:
         return records, 0
-    for raw in data.splitlines():
-        if not raw.strip():
-            continue
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            skipped += 1
-            continue
-        if isinstance(parsed, dict):
-            records.append(parsed)
-        else:
-            skipped += 1
+    with f:
+        for raw in bounded_lines(f, MAX_LOG_LINE_BYTES):
+            if isinstance(raw, LongLine):  # measured, never held: not a record
+                skipped += 1
+                continue
+            if not raw.strip():
+                continue
+            try:
+                parsed = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                skipped += 1
+                continue
+            if isinstance(parsed, dict):
+                records.append(parsed)
+            else:
+                skipped += 1
     return records, skipped
 
 
