@@ -32,11 +32,15 @@ _REASON_CODE = {reason: code for code, reason in enumerate(EXIT_REASONS)}
 
 @dataclass(frozen=True, slots=True)
 class SimulatedTrades:
-    """Per signal: net `pnl_bps` (NaN if open at the end), exit reason code, exit bar index."""
+    """Per signal: net `pnl_bps` (NaN if open at the end), exit reason code, exit bar index, and
+    the entry and exit fill prices (`paper_broker.fill_price`, as the journal records them).
+    """
 
     pnl_bps: npt.NDArray[np.float64]
     reason: npt.NDArray[np.int64]
     exit_idx: npt.NDArray[np.int64]
+    entry_price: npt.NDArray[np.float64]
+    exit_price: npt.NDArray[np.float64]
 
 
 def simulate_trades(
@@ -56,6 +60,7 @@ def simulate_trades(
     pnl = np.full(count, np.nan)
     reason = np.full(count, OPEN_AT_END, dtype=np.int64)
     exit_idx = np.full(count, len(bars), dtype=np.int64)
+    entry_price, exit_price = np.full(count, np.nan), np.full(count, np.nan)
     for n, i in enumerate(signal_idx.tolist()):
         if i + 1 >= len(bars):
             continue
@@ -63,10 +68,11 @@ def simulate_trades(
         position = _open(
             bars[i + 1], side, float(atr[i]), execution, tick_size=tick_size, hold_ms=hold_ms
         )
+        entry_price[n] = position.entry_price
         done = _run(bars, i + 1, position, costs, tick_size)
         if done is not None:
-            pnl[n], reason[n], exit_idx[n] = done
-    return SimulatedTrades(pnl, reason, exit_idx)
+            pnl[n], reason[n], exit_idx[n], exit_price[n] = done
+    return SimulatedTrades(pnl, reason, exit_idx, entry_price, exit_price)
 
 
 def _open(
@@ -103,8 +109,10 @@ def _open(
 
 def _run(
     bars: list[Bar], start: int, position: Position, costs: FillCosts, tick_size: float
-) -> tuple[float, int, int] | None:
-    """Walk bars from the entry bar until a stop, target or timeout: (pnl_bps, reason, index)."""
+) -> tuple[float, int, int, float] | None:
+    """Walk bars from the entry bar until a stop, target or timeout: (pnl_bps, reason, index,
+    exit fill price).
+    """
     for k in range(start, len(bars)):
         bar = bars[k]
         hit = intrabar_exit(position, bar)
@@ -121,5 +129,5 @@ def _run(
                 costs=costs,
                 wall_ts="",
             )
-            return float(line["pnl_bps"]), _REASON_CODE[hit[0]], k
+            return float(line["pnl_bps"]), _REASON_CODE[hit[0]], k, float(line["price"])
     return None

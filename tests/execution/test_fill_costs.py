@@ -83,6 +83,11 @@ def test_a_replay_records_each_fills_real_cost_and_research_prices_it_the_same(
         tick_size=tick,
         timeframe_ms=config.timeframe_ms,
     )
-    # Same prices, same exits; only the quantity differs (one unit in research), which moves
-    # pnl_bps by float rounding alone.
+    # Both paths price the same bars to the same fill prices, to the last bit: entry at the next
+    # bar's open, exit at the stop, target or timeout, through the one `fill_price`.
+    opens = {x["trade_id"]: x for x in journal if x["action"] == "open"}
+    assert research.entry_price.tolist() == [opens[x["trade_id"]]["price"] for x in closes]
+    assert research.exit_price.tolist() == [x["price"] for x in closes]
+    assert [EXIT_REASONS[r] for r in research.reason.tolist()] == [x["reason"] for x in closes]
+    # Only the quantity differs (one unit in research), which moves pnl_bps by float rounding.
     assert research.pnl_bps.tolist() == pytest.approx([x["pnl_bps"] for x in closes], rel=1e-9)
