@@ -6,9 +6,13 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SAMPLE_DATA
 from tests.daemon_runs import RunResult
 from tests.e2e.test_replay_daemon import _without_wall_time
+
+pytestmark = pytest.mark.slow  # real daemon subprocesses
 
 
 def _data(tmp_path: Path) -> Path:

@@ -14,6 +14,9 @@ from engine_alpha.service import EXIT_REPORTS_DIR
 from tests.daemon_runs import REPO, RunResult, child_env, chloe_command
 from tests.e2e.daemon_process import DaemonProcess
 
+pytestmark = pytest.mark.slow  # real daemon subprocesses
+
+
 PACED = "--speed=3600"  # one bar time a second: the first daemon is still running when checked
 WRITTEN = (
     "trades.jsonl",
