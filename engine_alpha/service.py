@@ -235,6 +235,7 @@ class Daemon:
             self.symbols,
             warmup_bars=WARMUP_BARS,
             resume_from=self.restored.models,
+            resume_closes=self.restored.closes,
             log=log,
             jitter_s=min(1.0, feed.poll_interval_s / 4),
             settle_s=min(2.0, feed.poll_interval_s),

@@ -90,6 +90,7 @@ class CcxtFeed:
         warmup_bars: int,
         log: FilteringBoundLogger,
         resume_from: Mapping[str, int] | None = None,
+        resume_closes: Mapping[str, float] | None = None,
         clock_sleep: Sleep = asyncio.sleep,
         retry_wait: Wait | None = None,
         jitter_s: float = 1.0,
@@ -108,6 +109,7 @@ class CcxtFeed:
         self.timeframe_ms = timeframe_ms(settings.timeframe)
         self.warmup_bars = warmup_bars
         self._resume_from = dict(resume_from or {})
+        self._resume_closes = dict(resume_closes or {})
         self._symbols = [
             _Symbol(
                 s, i, BarValidator(s, self.timeframe_ms, max_price_jump=settings.max_price_jump)
@@ -200,6 +202,7 @@ class CcxtFeed:
             else:  # a restored model: exactly the bars after its last one, however many
                 st.next_since_ms = resume + self.timeframe_ms
                 st.validator.last_ts_ms = resume
+                st.validator.last_close = self._resume_closes.get(st.symbol)  # jump bound
         self._live_from_ms = last_closed + self.timeframe_ms
         self._watermark_ms = last_closed
         active = self._active(now)

@@ -71,6 +71,11 @@ class SignalModel:
         return self._bars
 
     @property
+    def last_close(self) -> float | None:
+        """The close of the last bar folded in (None before the first)."""
+        return self._atr.prev_close if self._bars else None
+
+    @property
     def warmed_up(self) -> bool:
         """True once `warmup_bars` bars have been seen: from the next decision on, regimes show."""
         return self._bars >= self.params.warmup_bars

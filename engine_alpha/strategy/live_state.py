@@ -28,6 +28,7 @@ class Restored:
 
     resume_after_ms: int | None
     models: dict[str, int] = field(default_factory=dict)  # symbol -> bar time it continues from
+    closes: dict[str, float] = field(default_factory=dict)  # symbol -> that bar's close
     pending: dict[str, PendingOrder] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)  # symbol (or "*") -> why it warms up
 
@@ -68,6 +69,8 @@ def restore_live_state(
             out.problems[symbol] = str(exc)
             continue
         out.models[symbol] = bar_ts
+        if (close := task.model.last_close) is not None:
+            out.closes[symbol] = close
     # An order restored without its model would be re-derived by the warm-up anyway.
     out.pending = {s: order for s, order in orders.items() if s in out.models}
     return out

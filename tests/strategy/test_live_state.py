@@ -90,6 +90,7 @@ def test_restore_takes_what_fits_and_names_each_asset_that_warms_up() -> None:
     restored = restore_live_state(live, fresh, journal_last_bar_ts=bars[150].ts_ms)
     assert restored.resume_after_ms == stepped
     assert restored.models == {"TESTUSDT": stepped}
+    assert restored.closes == {"TESTUSDT": bars[199].close}  # primes the feed's jump check
     assert restored.pending == {"TESTUSDT": _order(stepped)}
     assert set(restored.problems) == {"BBBUSDT"}
     assert fresh["BBBUSDT"].last_bar_ts is None
