@@ -206,6 +206,9 @@ def _rollout(data: PanelData) -> dict[str, Any]:
         "next_mode": next_mode,
         "next_can_enable": nxt is not None and not state.next_blockers,
         "blocked_by": [b.as_dict() for b in state.next_blockers],
+        "config_ahead_of_gates": {
+            symbol: [b.as_dict() for b in blockers] for symbol, blockers in state.ahead.items()
+        },
         "phases": {
             name: {"met": p.met, "failing": [b.as_dict() for b in p.failing]}
             for name, p in state.phases.items()
@@ -365,6 +368,15 @@ def _daemon_line(daemon: Mapping[str, Any] | None, running: bool) -> str:
     )
 
 
+def _ahead_words(ahead: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    """`BTCUSDT enabled, gate not met (ETHUSDT pf_below_min, ...)` per asset ahead."""
+    out = []
+    for symbol, blockers in ahead.items():
+        why = ", ".join(f"{b['symbol'] or 'portfolio'} {b['code']}" for b in blockers)
+        out.append(f"{symbol} enabled, gate not met ({why})")
+    return out
+
+
 def rollout_lines(status: Mapping[str, Any]) -> list[str]:
     """Rollout progress as lines of text: phase, done, next, what blocks it, prerequisites."""
     ro = status["rollout"]
@@ -376,6 +388,9 @@ def rollout_lines(status: Mapping[str, Any]) -> list[str]:
         f" USD ({fmt_num(pf['exposure_used_pct'], 1)}%), open positions {pf['open_positions']}",
         f"phase {ro['phase']}; done: {', '.join(ro['done']) or 'none'}",
     ]
+    ahead = ro.get("config_ahead_of_gates") or {}
+    if ahead:
+        lines.append("config ahead of gates: " + "; ".join(_ahead_words(ahead)))
     if ro["next"] is None:
         lines.append("next: none, every tradeable asset is enabled")
     elif ro["next_can_enable"]:

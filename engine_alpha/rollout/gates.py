@@ -20,6 +20,8 @@ from engine_alpha.units import DAY_MS
 
 __all__ = [
     "IDLE_REASONS",
+    "PHASE_AHEAD",
+    "PHASE_COMPLETE",
     "AssetGate",
     "PhaseState",
     "RolloutState",
@@ -32,6 +34,8 @@ IDLE_REASONS = frozenset({"research_only", "asset_disabled"})
 PHASE_BENCHMARK = "2.0"
 PHASE_2_1 = "2.1"
 PHASE_2_2 = "2.2"
+PHASE_COMPLETE = "complete"
+PHASE_AHEAD = "config_ahead_of_gates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,11 @@ class PhaseState:
 
 @dataclass(frozen=True, slots=True)
 class RolloutState:
-    """Every asset's gate, both phase prerequisites and the next asset to enable."""
+    """Every asset's gate, both phase prerequisites and the next asset to enable.
+
+    `ahead`: the enabled assets whose own enable gate is not met (the config is ahead of the
+    gates), with what fails, in activation order.
+    """
 
     assets: dict[str, AssetGate]
     phases: dict[str, PhaseState]
@@ -79,12 +87,14 @@ class RolloutState:
     done: tuple[str, ...]
     next_symbol: str | None
     next_blockers: tuple[Blocker, ...] = field(default=())
+    ahead: dict[str, tuple[Blocker, ...]] = field(default_factory=dict)
 
     @property
     def phase(self) -> str:
-        """The phase the rollout is in: that of the next asset, or `complete`."""
+        """The phase the rollout is in: that of the next asset; with every asset enabled,
+        `complete` when each one's gate is met, else `config_ahead_of_gates`."""
         if self.next_symbol is None:
-            return "complete"
+            return PHASE_AHEAD if self.ahead else PHASE_COMPLETE
         return self.assets[self.next_symbol].phase or PHASE_BENCHMARK
 
 
@@ -268,8 +278,6 @@ def evaluate_rollout(
     done = tuple(s for s in order if gates[s].enabled)
     next_symbol = next((s for s in order if not gates[s].enabled), None)
     state = RolloutState(gates, phases, order, done, next_symbol)
-    if next_symbol is None:
-        return state
-    return RolloutState(
-        gates, phases, order, done, next_symbol, enable_blockers(config, state, next_symbol)
-    )
+    ahead = {s: b for s in done if (b := enable_blockers(config, state, s))}
+    blockers = () if next_symbol is None else enable_blockers(config, state, next_symbol)
+    return RolloutState(gates, phases, order, done, next_symbol, blockers, ahead)

@@ -11,7 +11,7 @@ from pathlib import Path
 from engine_alpha.config.config_loader import ChloeConfig
 from engine_alpha.risk.multi_asset_risk_engine import assess_risk
 from engine_alpha.rollout.blockers import Blocker
-from engine_alpha.rollout.gates import enable_blockers, evaluate_rollout
+from engine_alpha.rollout.gates import evaluate_rollout
 from engine_alpha.rollout.history import fold_history
 from engine_alpha.rollout.reports import load_reports
 
@@ -36,9 +36,4 @@ def unmet_gates(config: ChloeConfig, reports_dir: Path) -> dict[str, tuple[Block
     state = evaluate_rollout(
         config, history, snapshot.signals, snapshot.events, risk.portfolio.blockers
     )
-    out: dict[str, tuple[Blocker, ...]] = {}
-    for symbol in state.done:
-        blockers = enable_blockers(config, state, symbol)
-        if blockers:
-            out[symbol] = blockers
-    return out
+    return dict(state.ahead)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 
-from engine_alpha.config.config_loader import load_config
+from engine_alpha.config.config_loader import PAPER_FILE, load_config
 from engine_alpha.dashboard.multi_asset_panel import (
     COLUMNS,
     gather,
@@ -19,6 +20,7 @@ from engine_alpha.dashboard.multi_asset_panel import (
     status_dict,
     table_cells,
 )
+from tests.conftest import EditConfig
 from tests.dashboard.conftest import Replay
 
 STATS = ("trades", "wins", "losses", "pf", "max_drawdown_pct", "net_pnl_usd")
@@ -73,3 +75,27 @@ def test_status_of_an_empty_reports_directory(config_dir: Path, tmp_path: Path) 
     assert status["as_of_bar_ts"] is None and status["journal_fills"] == 0
     assert status["portfolio"]["trades"] == 0 and status["portfolio"]["pf"] is None
     assert table_cells(status["assets"]["ETHUSDT"])[COLUMNS.index("PF")] == "n/a (no trades)"
+
+
+def test_status_names_a_config_ahead_of_its_gates(
+    config_dir: Path, edit_config: EditConfig, tmp_path: Path
+) -> None:
+    def enable_all(d: dict[str, Any]) -> None:
+        for entry in d["enabled_assets"].values():
+            if entry.get("mode") is not None:
+                entry["enabled"] = True
+
+    edit_config(PAPER_FILE, enable_all)
+    (tmp_path / "reports").mkdir()
+    status = status_dict(gather(load_config(config_dir), tmp_path / "reports", bars={}))
+    rollout = status["rollout"]
+    assert rollout["next"] is None
+    assert rollout["phase"] == "config_ahead_of_gates"
+    assert "BTCUSDT" in rollout["config_ahead_of_gates"]
+    assert "ETHUSDT" not in rollout["config_ahead_of_gates"]
+    lines = rollout_lines(status)
+    assert not any("phase complete" in line for line in lines)
+    ahead = [line for line in lines if line.startswith("config ahead of gates: ")]
+    assert len(ahead) == 1
+    assert "BTCUSDT enabled, gate not met (ETHUSDT trades_below_min" in ahead[0]
+    assert any(line.startswith("phase 2.1 prerequisite: not met") for line in lines)

@@ -258,13 +258,33 @@ def test_phase_2_2_needs_20_trades_per_tier1_asset_and_stable_portfolio_risk(
     assert [b.value for b in failing] == [12] * 4
 
 
-def test_every_asset_enabled_completes_the_rollout(
+def test_every_asset_enabled_with_every_gate_met_completes_the_rollout(
+    config: ChloeConfig, edit_config: EditConfig
+) -> None:
+    _enable(edit_config, *TIER1, "XRPUSDT", "SOLUSDT")
+    config = load_config(config.config_dir)
+    journal = Journal()
+    signals = []
+    cells = {**PROFILE_TRADES, "XRPUSDT": {"bucket": 2, "mode": "observation"}}
+    for symbol, kw in cells.items():
+        journal.trades(symbol, [10.0, 10.0, -5.0] * 7, every_ms=6 * HOUR_MS, **kw)
+        signals += uniform_signals(symbol, regime=kw.get("regime", "high_vol"))
+    state = _evaluate(config, journal, signals)
+    assert state.next_symbol is None and len(state.done) == 7
+    assert state.ahead == {}
+    assert state.phase == "complete"
+
+
+def test_a_config_enabling_assets_ahead_of_their_gates_is_not_complete(
     config: ChloeConfig, edit_config: EditConfig
 ) -> None:
     _enable(edit_config, *TIER1, "XRPUSDT", "SOLUSDT")
     state = _evaluate(load_config(config.config_dir), Journal())
-    assert state.next_symbol is None and state.phase == "complete"
-    assert len(state.done) == 7
+    assert state.next_symbol is None and len(state.done) == 7
+    assert state.phase == "config_ahead_of_gates"
+    assert list(state.ahead) == list(state.order[1:])
+    assert ("trades_below_min", "ETHUSDT") in [(b.code, b.symbol) for b in state.ahead["BTCUSDT"]]
+    assert not state.phases["2.1"].met
 
 
 def test_blockers_say_what_fails_with_the_numbers() -> None:
