@@ -32,6 +32,7 @@ from engine_alpha.reports_lock import lock_holder_pid
 from engine_alpha.risk.multi_asset_risk_engine import RiskReport, assess_risk
 from engine_alpha.rollout.gates import AssetGate, RolloutState, evaluate_rollout
 from engine_alpha.rollout.history import LedgerHistory, fold_history
+from engine_alpha.rollout.operator_log import forced_enables
 from engine_alpha.rollout.reports import (
     ReportsSnapshot,
     load_bars,
@@ -206,6 +207,7 @@ def _rollout(data: PanelData) -> dict[str, Any]:
         "next_mode": next_mode,
         "next_can_enable": nxt is not None and not state.next_blockers,
         "blocked_by": [b.as_dict() for b in state.next_blockers],
+        "forced_enables": forced_enables(data.snapshot.events),
         "config_ahead_of_gates": {
             symbol: [b.as_dict() for b in blockers] for symbol, blockers in state.ahead.items()
         },
@@ -377,6 +379,20 @@ def _ahead_words(ahead: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
     return out
 
 
+def _forced_words(forced: Mapping[str, Any]) -> str:
+    """`forced enable: BTCUSDT (paper) by alice at ... over ETHUSDT pf_below_min, ...`."""
+    who = str(forced.get("user"))
+    if forced.get("sudo_user"):
+        who += f" (sudo from {forced['sudo_user']})"
+    over = ", ".join(
+        f"{b.get('symbol') or 'portfolio'} {b.get('code')}" for b in forced.get("overridden") or ()
+    )
+    return (
+        f"forced enable: {forced.get('symbol')} ({forced.get('mode')}) by {who} at "
+        f"{forced.get('timestamp')} over {over or 'nothing'}"
+    )
+
+
 def rollout_lines(status: Mapping[str, Any]) -> list[str]:
     """Rollout progress as lines of text: phase, done, next, what blocks it, prerequisites."""
     ro = status["rollout"]
@@ -400,6 +416,7 @@ def rollout_lines(status: Mapping[str, Any]) -> list[str]:
     else:
         lines.append(f"next: {ro['next']} ({ro['next_mode']}): blocked by")
         lines += [f"  - {b['text']}" for b in ro["blocked_by"]]
+    lines += [_forced_words(f) for f in ro.get("forced_enables") or ()]
     for name, phase in ro["phases"].items():
         word = "met" if phase["met"] else f"not met ({len(phase['failing'])} failing)"
         lines.append(f"phase {name} prerequisite: {word}")

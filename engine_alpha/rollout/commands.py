@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,9 @@ from engine_alpha.log_setup import configure_logging
 from engine_alpha.market.bars import Bar
 from engine_alpha.risk.multi_asset_risk_engine import RiskReport
 from engine_alpha.rollout.blockers import Blocker
+from engine_alpha.rollout.events import EVENTS_FILE
 from engine_alpha.rollout.gates import enable_blockers
+from engine_alpha.rollout.operator_log import ENABLE_EVENT, EventAppender, operator_record
 from engine_alpha.rollout.reports import load_bars
 
 __all__ = ["HANDLERS", "run_command"]
@@ -182,8 +185,50 @@ def _edit(config_dir: Path, symbol: str, enabled: bool, mode: str | None) -> Non
         print(f"note: {result.path} was rewritten with the standard 2-space JSON formatting")
 
 
+def _appender(reports_dir: Path) -> EventAppender:
+    path = reports_dir / EVENTS_FILE
+    try:
+        return EventAppender(path)
+    except OSError as exc:
+        raise _CommandError(
+            EXIT_REFUSED, f"cannot record the change in {path}: {exc.strerror}; nothing changed"
+        ) from None
+
+
+def _record(appender: EventAppender, record: Mapping[str, Any]) -> None:
+    try:
+        appender.write(record)
+    except OSError as exc:
+        raise _CommandError(
+            EXIT_REFUSED,
+            f"the config was changed, but recording it in {appender.path} failed: {exc.strerror}",
+        ) from None
+
+
+def _refuse_or_force(symbol: str, blockers: Sequence[Blocker], mode: str, force: bool) -> bool:
+    """Print why the gate refuses (False), or the forced override (True); True when met."""
+    if blockers and not force:
+        print(f"refused: the gate for {symbol} is not met:", file=sys.stderr)
+        for b in blockers:
+            print(f"  - {b.text()}", file=sys.stderr)
+        print("enable anyway with --force (it is recorded as forced)", file=sys.stderr)
+        return False
+    if blockers:
+        print(f"FORCED: enabling {symbol} although its gate is not met:")
+        _print_blockers(blockers)
+        if not structlog.is_configured():
+            configure_logging()
+        structlog.get_logger("chloe.ops").warning(
+            "forced_enable",
+            symbol=symbol,
+            mode=mode,
+            blockers=[b.code + (f":{b.symbol}" if b.symbol else "") for b in blockers],
+        )
+    return True
+
+
 def _cmd_enable(args: argparse.Namespace) -> int:
-    config_dir, _ = _dirs(args)
+    config_dir, reports_dir = _dirs(args)
     config = _config(config_dir)
     symbol = _symbol(config, args.symbol)
     profile = config.profiler.assets[symbol]
@@ -199,27 +244,29 @@ def _cmd_enable(args: argparse.Namespace) -> int:
     if entry.enabled and mode == entry.mode:
         print(f"{symbol} is already enabled ({mode}); nothing changed")
         return EXIT_OK
-    if not entry.enabled:
-        data = _gather(args)
-        blockers = enable_blockers(config, data.rollout, symbol)
-        if blockers and not args.force:
-            print(f"refused: the gate for {symbol} is not met:", file=sys.stderr)
-            for b in blockers:
-                print(f"  - {b.text()}", file=sys.stderr)
-            print("enable anyway with --force (it is logged as forced_enable)", file=sys.stderr)
-            return EXIT_REFUSED
-        if blockers:
-            print(f"FORCED: enabling {symbol} although its gate is not met:")
-            _print_blockers(blockers)
-            if not structlog.is_configured():
-                configure_logging()
-            structlog.get_logger("chloe.ops").warning(
-                "forced_enable",
-                symbol=symbol,
-                mode=mode,
-                blockers=[b.code + (f":{b.symbol}" if b.symbol else "") for b in blockers],
-            )
-    _edit(config_dir, symbol, True, mode)
+    if entry.enabled:
+        _edit(config_dir, symbol, True, mode)
+        print(f"set {symbol} to {mode} in {config_dir}; {APPLY_HINT}")
+        return EXIT_OK
+    blockers = enable_blockers(config, _gather(args).rollout, symbol)
+    if not _refuse_or_force(symbol, blockers, mode, args.force):
+        return EXIT_REFUSED
+    appender = _appender(reports_dir)
+    try:
+        _edit(config_dir, symbol, True, mode)
+        record = operator_record(
+            ENABLE_EVENT,
+            "warning" if blockers else "info",
+            datetime.now(UTC),
+            symbol=symbol,
+            mode=mode,
+            forced=bool(blockers),
+            overridden=[b.as_dict() for b in blockers],
+            config_dir=str(config_dir),
+        )
+        _record(appender, record)
+    finally:
+        appender.close()
     print(f"enabled {symbol} ({mode}) in {config_dir}; {APPLY_HINT}")
     return EXIT_OK
 

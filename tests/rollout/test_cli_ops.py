@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import pwd
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +217,79 @@ def test_register_adds_every_command_to_a_parser_like_chloes() -> None:
     ):
         args = parser.parse_args(argv)
         assert args.command == argv[0] and callable(args.handler)
+
+
+def _events(reports: Path) -> list[dict[str, Any]]:
+    path = reports / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_forced_enable_is_recorded_in_events_and_shown_by_status_and_the_report(
+    capsys: pytest.CaptureFixture[str],
+    config_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SUDO_USER", "alice")
+    reports = tmp_path / "reports"
+    with capture_logs():
+        code, _, _ = _run(capsys, "enable", "BTCUSDT", "--force", *_dirs(config_dir, reports))
+    assert code == EXIT_OK
+    (record,) = _events(reports)
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert (record["event"], record["level"], record["symbol"], record["mode"]) == (
+        "asset_enabled",
+        "warning",
+        "BTCUSDT",
+        "paper",
+    )
+    assert (record["forced"], record["user"], record["sudo_user"]) == (True, me, "alice")
+    stamp = datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00"))
+    assert abs((datetime.now(UTC) - stamp).total_seconds()) < 3600
+    overridden = [(b["code"], b["symbol"]) for b in record["overridden"]]
+    assert ("trades_below_min", "ETHUSDT") in overridden
+
+    status = _status(capsys, config_dir, reports)
+    (forced,) = status["rollout"]["forced_enables"]
+    assert (forced["symbol"], forced["user"], forced["timestamp"]) == (
+        "BTCUSDT",
+        me,
+        record["timestamp"],
+    )
+    assert forced["overridden"] == record["overridden"]
+    _, text, _ = _run(capsys, "status", *_dirs(config_dir, reports))
+    line = f"forced enable: BTCUSDT (paper) by {me} (sudo from alice) at {record['timestamp']}"
+    assert line in text and "over ETHUSDT trades_below_min" in text
+    html = tmp_path / "report.html"
+    assert main(["report", "--html", str(html), *_dirs(config_dir, reports)]) == EXIT_OK
+    capsys.readouterr()
+    assert line in html.read_text()
+
+
+def test_an_enable_that_cannot_be_recorded_changes_nothing(
+    capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
+) -> None:
+    before = (config_dir / PAPER_FILE).read_bytes()
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "events.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")  # never followed
+    code, _, err = _run(capsys, "enable", "BTCUSDT", "--force", *_dirs(config_dir, reports))
+    assert code == EXIT_REFUSED
+    assert "cannot record the change" in err and "nothing changed" in err
+    assert (config_dir / PAPER_FILE).read_bytes() == before
+
+
+def test_a_gated_enable_is_recorded_too_without_overrides(
+    capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
+) -> None:
+    _stable_eth_reports(tmp_path / "reports")
+    code, _, _ = _run(capsys, "enable", "BTCUSDT", *_dirs(config_dir, tmp_path / "reports"))
+    assert code == EXIT_OK
+    (record,) = _events(tmp_path / "reports")
+    assert (record["event"], record["level"], record["forced"], record["overridden"]) == (
+        "asset_enabled",
+        "info",
+        False,
+        [],
+    )
+    assert _status(capsys, config_dir, tmp_path / "reports")["rollout"]["forced_enables"] == []
