@@ -1,4 +1,4 @@
-"""The operator's subcommands: status, panel, enable, disable, risk, report (docs/rollout.md).
+"""The operator's subcommands: status, panel, enable, disable, risk, report, ack (docs/rollout.md).
 
 `register(sub)` adds them to `chloe`'s subparsers; the handlers (`rollout/commands.py`) are
 imported only when one runs, so `chloe run` starts as fast as before.
@@ -28,6 +28,7 @@ _HELP = {
     "disable": "disable an asset in the paper config",
     "risk": "the risk engine's figures",
     "report": "write the self-contained HTML report",
+    "ack": "acknowledge the recorded error events: earlier ones stop blocking the gates",
 }
 
 
@@ -51,7 +52,7 @@ def _add_dirs(parser: argparse.ArgumentParser) -> None:
 
 
 def register(sub: Any) -> None:
-    """Add status, panel, enable, disable, risk and report to `chloe`'s subparsers."""
+    """Add status, panel, enable, disable, risk, report and ack to `chloe`'s subparsers."""
     for name, help_text in _HELP.items():
         parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text)
         _add_dirs(parser)
@@ -63,6 +64,9 @@ def register(sub: Any) -> None:
         if name == "enable":
             parser.add_argument("--mode", choices=["paper", "observation"])
             parser.add_argument("--force", action="store_true", help="override an unmet gate")
+        elif name == "ack":
+            parser.add_argument("symbol", nargs="?", help="only this asset's (default: all)")
+            parser.add_argument("--note", help="why (kept with the record)")
         elif name == "report":
             parser.add_argument("--html", required=True, metavar="PATH", help="output file")
         elif name == "panel":

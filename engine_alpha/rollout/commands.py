@@ -29,10 +29,15 @@ from engine_alpha.log_setup import configure_logging
 from engine_alpha.market.bars import Bar
 from engine_alpha.risk.multi_asset_risk_engine import RiskReport
 from engine_alpha.rollout.blockers import Blocker
-from engine_alpha.rollout.events import EVENTS_FILE
+from engine_alpha.rollout.events import EVENTS_FILE, errors_by_symbol
 from engine_alpha.rollout.gates import enable_blockers
-from engine_alpha.rollout.operator_log import ENABLE_EVENT, EventAppender, operator_record
-from engine_alpha.rollout.reports import load_bars
+from engine_alpha.rollout.operator_log import (
+    ACK_EVENT,
+    ENABLE_EVENT,
+    EventAppender,
+    operator_record,
+)
+from engine_alpha.rollout.reports import load_bars, read_jsonl
 
 __all__ = ["HANDLERS", "run_command"]
 
@@ -195,13 +200,12 @@ def _appender(reports_dir: Path) -> EventAppender:
         ) from None
 
 
-def _record(appender: EventAppender, record: Mapping[str, Any]) -> None:
+def _record(appender: EventAppender, record: Mapping[str, Any], done: str) -> None:
     try:
         appender.write(record)
     except OSError as exc:
         raise _CommandError(
-            EXIT_REFUSED,
-            f"the config was changed, but recording it in {appender.path} failed: {exc.strerror}",
+            EXIT_REFUSED, f"{done}, but recording it in {appender.path} failed: {exc.strerror}"
         ) from None
 
 
@@ -264,7 +268,7 @@ def _cmd_enable(args: argparse.Namespace) -> int:
             overridden=[b.as_dict() for b in blockers],
             config_dir=str(config_dir),
         )
-        _record(appender, record)
+        _record(appender, record, "the config was changed")
     finally:
         appender.close()
     print(f"enabled {symbol} ({mode}) in {config_dir}; {APPLY_HINT}")
@@ -287,6 +291,36 @@ def _cmd_disable(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_ack(args: argparse.Namespace) -> int:
+    config_dir, reports_dir = _dirs(args)
+    config = _config(config_dir)
+    symbol = None if args.symbol is None else _symbol(config, args.symbol)
+    path = reports_dir / EVENTS_FILE
+    counts = errors_by_symbol(read_jsonl(path)[0])
+    pending = {
+        key or "portfolio": n for key, n in counts.items() if symbol is None or key == symbol
+    }
+    if not pending:
+        print(f"no error events to acknowledge{f' for {symbol}' if symbol else ''} in {path}")
+        return EXIT_OK
+    appender = _appender(reports_dir)
+    try:
+        record = operator_record(
+            ACK_EVENT,
+            "info",
+            datetime.now(UTC),
+            symbol=symbol,
+            acknowledged=pending,
+            note=args.note,
+        )
+        _record(appender, record, "nothing was acknowledged")
+    finally:
+        appender.close()
+    what = ", ".join(f"{key} {n}" for key, n in pending.items())
+    print(f"acknowledged {sum(pending.values())} error events ({what}) in {path}")
+    return EXIT_OK
+
+
 def _wrap(handler: Handler) -> Handler:
     def run(args: argparse.Namespace) -> int:
         try:
@@ -305,6 +339,7 @@ HANDLERS: Mapping[str, Handler] = {
     "disable": _wrap(_cmd_disable),
     "risk": _wrap(_cmd_risk),
     "report": _wrap(_cmd_report),
+    "ack": _wrap(_cmd_ack),
 }
 
 

@@ -1,8 +1,10 @@
 """`reports/events.jsonl`: error and critical log events, kept so the gates can count them.
 
 The daemon logs to stdout (journald); `EventFileSink` is a structlog processor that also appends
-every `error`/`critical` event to this file, one JSON object per line. An asset's critical errors
-are the recorded events whose `symbol` (or `task` `strategy:<SYMBOL>`) names it.
+every `error`/`critical` event to this file, one JSON object per line; `chloe enable` and
+`chloe ack` append the operator's records (`rollout.operator_log`). An asset's critical errors
+are the recorded errors of trading whose `symbol` (or `task` `strategy:<SYMBOL>`) names it,
+since its last enable or acknowledgement.
 """
 
 from __future__ import annotations
@@ -16,11 +18,21 @@ from typing import Any
 import orjson
 
 from engine_alpha.atomic_files import open_regular
+from engine_alpha.rollout.operator_log import ACK_EVENT, ENABLE_EVENT
 
-__all__ = ["ERROR_LEVELS", "EVENTS_FILE", "EventFileSink", "errors_by_symbol", "event_symbol"]
+__all__ = [
+    "ERROR_LEVELS",
+    "EVENTS_FILE",
+    "REFUSED_INPUT_EVENTS",
+    "EventFileSink",
+    "errors_by_symbol",
+    "event_symbol",
+]
 
 EVENTS_FILE = "events.jsonl"
 ERROR_LEVELS = frozenset({"error", "critical", "exception"})
+# Error events of a refused input that changed nothing: recorded, never counted by the gates.
+REFUSED_INPUT_EVENTS = frozenset({"reload_rejected", "config_rejected", "replay_data_missing"})
 _TASK_PREFIX = "strategy:"
 
 
@@ -35,11 +47,31 @@ def event_symbol(event: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _is_trading_error(event: Mapping[str, Any]) -> bool:
+    level = str(event.get("level", "")).lower()
+    return level in ERROR_LEVELS and event.get("event") not in REFUSED_INPUT_EVENTS
+
+
 def errors_by_symbol(events: Iterable[Mapping[str, Any]]) -> dict[str | None, int]:
-    """Count error-level events per asset; None collects the portfolio-wide ones."""
+    """Critical errors of trading per asset, each in its window; None: the portfolio-wide ones.
+
+    Events are read in file order. An error-level event counts unless it is a refused input
+    (`REFUSED_INPUT_EVENTS`: nothing ran or changed). An asset's window starts after its last
+    `asset_enabled` or `errors_acknowledged` naming it; an acknowledgement naming no asset
+    ends every window, the portfolio's too.
+    """
     counts: dict[str | None, int] = {}
     for event in events:
-        if str(event.get("level", "")).lower() in ERROR_LEVELS:
+        name = event.get("event")
+        if name == ENABLE_EVENT:
+            counts.pop(event_symbol(event), None)
+        elif name == ACK_EVENT:
+            symbol = event_symbol(event)
+            if symbol is None:
+                counts.clear()
+            else:
+                counts.pop(symbol, None)
+        elif _is_trading_error(event):
             symbol = event_symbol(event)
             counts[symbol] = counts.get(symbol, 0) + 1
     return counts

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from engine_alpha.atomic_files import open_regular
+
 __all__ = [
     "ACK_EVENT",
     "ENABLE_EVENT",
@@ -68,8 +70,7 @@ class EventAppender:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         created = not path.exists()
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
-        self._fd = os.open(path, flags, 0o644)
+        self._fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         if created and os.geteuid() == 0:
             owner = os.stat(path.parent)
             os.fchown(self._fd, owner.st_uid, owner.st_gid)

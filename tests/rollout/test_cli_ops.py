@@ -214,6 +214,8 @@ def test_register_adds_every_command_to_a_parser_like_chloes() -> None:
         ["disable", "BTCUSDT"],
         ["risk", "--json"],
         ["report", "--html", "out.html"],
+        ["ack"],
+        ["ack", "BTCUSDT", "--note", "disk replaced"],
     ):
         args = parser.parse_args(argv)
         assert args.command == argv[0] and callable(args.handler)
@@ -293,3 +295,51 @@ def test_a_gated_enable_is_recorded_too_without_overrides(
         [],
     )
     assert _status(capsys, config_dir, tmp_path / "reports")["rollout"]["forced_enables"] == []
+
+
+def test_ack_records_the_acknowledgement_and_earlier_errors_stop_blocking(
+    capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    _stable_eth_reports(reports)
+    errors = [
+        {"level": "critical", "event": "write_failed", "file": "signals.jsonl"},
+        {"level": "error", "event": "task_failed", "task": "strategy:ETHUSDT"},
+    ]
+    write_jsonl(reports / "events.jsonl", errors)
+    status = _status(capsys, config_dir, reports)
+    assert status["portfolio"]["critical_errors"] == 1
+    assert status["assets"]["ETHUSDT"]["critical_errors"] == 1
+    assert "critical_errors" in [b["code"] for b in status["rollout"]["blocked_by"]]
+
+    code, out, _ = _run(capsys, "ack", "ETHUSDT", "--note", "fixed", *_dirs(config_dir, reports))
+    assert code == EXIT_OK and "acknowledged 1 error events (ETHUSDT 1)" in out
+    status = _status(capsys, config_dir, reports)
+    assert status["assets"]["ETHUSDT"]["critical_errors"] == 0
+    assert status["portfolio"]["critical_errors"] == 1
+    assert status["rollout"]["next_can_enable"]
+
+    code, out, _ = _run(capsys, "ack", *_dirs(config_dir, reports))
+    assert code == EXIT_OK and "(portfolio 1)" in out
+    assert _status(capsys, config_dir, reports)["portfolio"]["critical_errors"] == 0
+    acks = [e for e in _events(reports) if e["event"] == "errors_acknowledged"]
+    assert [(a["symbol"], a["acknowledged"], a["note"]) for a in acks] == [
+        ("ETHUSDT", {"ETHUSDT": 1}, "fixed"),
+        (None, {"portfolio": 1}, None),
+    ]
+    assert all(a["user"] == pwd.getpwuid(os.getuid()).pw_name for a in acks)
+    code, out, _ = _run(capsys, "ack", *_dirs(config_dir, reports))
+    assert code == EXIT_OK and out.startswith("no error events to acknowledge")
+    assert len(_events(reports)) == 4
+
+
+def test_an_enable_starts_the_assets_error_window(
+    capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    _stable_eth_reports(reports)
+    write_jsonl(reports / "events.jsonl", [{"level": "error", "event": "x", "symbol": "BTCUSDT"}])
+    assert _status(capsys, config_dir, reports)["assets"]["BTCUSDT"]["critical_errors"] == 1
+    code, _, _ = _run(capsys, "enable", "BTCUSDT", *_dirs(config_dir, reports))
+    assert code == EXIT_OK
+    assert _status(capsys, config_dir, reports)["assets"]["BTCUSDT"]["critical_errors"] == 0

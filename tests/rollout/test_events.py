@@ -64,3 +64,36 @@ def test_events_without_an_asset_count_for_the_portfolio() -> None:
     ]
     assert errors_by_symbol(events) == {None: 2}
     assert event_symbol({"task": "strategy:SOLUSDT"}) == "SOLUSDT"
+
+
+def _error(event: str, **fields: str) -> dict[str, str]:
+    return {"level": "error", "event": event, **fields}
+
+
+def test_a_refused_input_that_changed_nothing_is_not_a_critical_error() -> None:
+    events = [
+        _error("reload_rejected", problem="multi_asset_paper_config.json: invalid JSON"),
+        _error("config_rejected", problem="bad"),
+        _error("replay_data_missing", problem="no data"),
+    ]
+    assert errors_by_symbol(events) == {}
+    assert errors_by_symbol([*events, _error("task_failed", task="strategy:BTCUSDT")]) == {
+        "BTCUSDT": 1
+    }
+
+
+def test_errors_count_since_the_assets_last_enable_or_acknowledgement() -> None:
+    died = _error("task_failed", task="strategy:BTCUSDT")
+    wrote = {"level": "critical", "event": "write_failed", "file": "trades.jsonl"}
+    enabled = {"level": "info", "event": "asset_enabled", "symbol": "BTCUSDT", "forced": False}
+    events = [died, died, wrote, _error("feed_dead", symbol="ETHUSDT")]
+    assert errors_by_symbol(events) == {"BTCUSDT": 2, None: 1, "ETHUSDT": 1}
+    events += [enabled]
+    assert errors_by_symbol(events) == {None: 1, "ETHUSDT": 1}
+    events += [died]
+    assert errors_by_symbol(events) == {"BTCUSDT": 1, None: 1, "ETHUSDT": 1}
+    events += [{"level": "info", "event": "errors_acknowledged", "symbol": "ETHUSDT"}]
+    assert errors_by_symbol(events) == {"BTCUSDT": 1, None: 1}
+    events += [{"level": "info", "event": "errors_acknowledged", "symbol": None}]
+    assert errors_by_symbol(events) == {}
+    assert errors_by_symbol([*events, wrote]) == {None: 1}
