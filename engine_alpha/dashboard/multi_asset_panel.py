@@ -38,6 +38,7 @@ from engine_alpha.rollout.reports import (
     load_bars,
     load_reports,
     load_research_counts,
+    load_research_distributions,
 )
 
 __all__ = [
@@ -100,8 +101,14 @@ def gather(
         as_of_bar_ts=as_of,
         research=load_research_counts(reports_dir, config.paper.activation_order),
     )
+    research = load_research_distributions(reports_dir, config.paper.activation_order)
     rollout = evaluate_rollout(
-        config, history, snapshot.signals, snapshot.events, risk.portfolio.blockers
+        config,
+        history,
+        snapshot.signals,
+        snapshot.events,
+        risk.portfolio.blockers,
+        research=research,
     )
     return PanelData(config, snapshot, history, risk, rollout, as_of, _running(snapshot))
 
@@ -326,7 +333,7 @@ def table_cells(row: Mapping[str, Any]) -> list[str]:
         fmt_usd(row["net_pnl_usd"]),
         fmt_num(row["days_monitored"], 1),
         str(row["critical_errors"]),
-        "-" if dist is None else fmt_bool(dist["matches"]),
+        "-" if dist is None else ("unknown" if dist["unknown"] else fmt_bool(dist["matches"])),
         _gate_cell(row),
         fmt_risk(row["risk_score"], row["risk_level"]),
     ]

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from engine_alpha.config.models import REGIMES, ExecutionSettings, tier_for_edge
 from engine_alpha.execution.paper_broker import FillCosts, round_trip_pnl_bps
 from engine_alpha.research.collect import AssetSeries
+from engine_alpha.research.distribution import signal_cells
 from engine_alpha.research.edge import (
     N_BUCKETS,
     N_CELLS,
@@ -121,6 +122,7 @@ class AssetResult:
     tier: int
     tier_reason: str
     edge_bps: float | None
+    signal_cells: dict[str, int] = field(default_factory=dict)
 
     def focus_edge(self, half: str) -> Summary | None:
         """The asset edge in `half`: its signals in the (in-sample) focus regime."""
@@ -156,6 +158,7 @@ def analyse(series: AssetSeries, settings: ResearchSettings, tick_size: float) -
         missing_bars=series.missing_bars,
         cutoff_ms=cutoff,
         signals=len(series.signal_idx),
+        signal_cells=signal_cells(series),
         halves=halves,
         selection=selection,
         flags=flags,

@@ -13,6 +13,7 @@ import orjson
 from engine_alpha.atomic_files import replace_atomic
 from engine_alpha.config.models import REGIMES, AssetProfile
 from engine_alpha.research.analysis import AssetResult, HalfTable, ResearchSettings
+from engine_alpha.research.distribution import distribution_json
 from engine_alpha.research.edge import N_BUCKETS, Summary, cell_name
 from engine_alpha.research.split import HALVES
 
@@ -135,6 +136,7 @@ def asset_report(
         "proposal": _proposal(result),
         "halves": {half: _half_json(result, half, settings.cost_bps) for half in HALVES},
         "flags": {cell_name(key): list(codes) for key, codes in sorted(result.flags.items())},
+        "signal_distribution": distribution_json(result.signal_cells),
     }
 
 

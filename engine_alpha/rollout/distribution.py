@@ -1,18 +1,23 @@
-"""Does an asset's observed regime/bucket distribution match its research profile? (docs/rollout.md)
+"""Does an asset's observed regime/bucket distribution match its research? (docs/rollout.md)
 
-Three checks over its signals and taken trades, each with a stable code when it fails:
-`too_few_signals`, `focus_regime_rare`, `bucket_share_off`, `off_profile_trades`.
+Checks over its signals and taken trades, each with a stable code when it fails:
+`too_few_signals`, `focus_regime_rare`, `bucket_distribution_off` (a chi-square test of the
+focus-regime signals' buckets against research's shares for the asset and model),
+`off_profile_trades`. Without research the expectation is `unknown`, never assumed uniform.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from engine_alpha.config.models import AssetProfile, ObservationSettings
+from engine_alpha.rollout.chi_square import MIN_EXPECTED, GoodnessOfFit, goodness_of_fit
 from engine_alpha.rollout.history import TakenTrade
+from engine_alpha.rollout.reports import ResearchDistribution
+from engine_alpha.signals.model import SignalParams
+from engine_alpha.signals.state import dump_state
 from engine_alpha.strategy.filters import FilterRules, refusal
 
 __all__ = ["DistributionCheck", "DistributionRule", "check_distribution"]
@@ -26,46 +31,64 @@ class DistributionRule:
 
     min_focus_signals: int = 10
     min_focus_share: float = 0.10
-    bucket_tolerance: float = 0.10
-    bucket_sigmas: float = 3.0
+    alpha: float = 0.01
+    min_expected: float = MIN_EXPECTED
 
 
 @dataclass(frozen=True, slots=True)
 class DistributionCheck:
-    """The observed figures beside the expected ones, and the failing codes (empty = match)."""
+    """The observed bucket counts beside research's shares, the test, and the failing codes.
+
+    `unknown` says why there are no expected shares (no research for the asset, research of
+    another model, no researched signal in the focus regime); the bucket test is then not run.
+    """
 
     signals: int
     focus_signals: int
     focus_share: float | None
-    bucket_share: float | None
-    expected_bucket_share: float
-    tolerance: float | None
+    observed: tuple[int, ...]
+    expected_shares: tuple[float, ...] | None
+    research: str | None
+    unknown: str | None
+    test: GoodnessOfFit | None
+    alpha: float
     off_profile_trades: int
     failing: tuple[str, ...]
 
     @property
     def matches(self) -> bool:
-        """True when every check passes."""
-        return not self.failing
+        """True when the expectation is known and every check passes."""
+        return not self.failing and self.unknown is None
+
+    def describe_failing(self) -> str:
+        """The failing codes, the bucket test's p-value beside its own."""
+        words = []
+        for code in self.failing:
+            extra = ""
+            if code == "bucket_distribution_off" and self.test is not None:
+                extra = f" (p {self.test.p_value:.2g} < {self.alpha})"
+            words.append(code + extra)
+        return ", ".join(words)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for status and the report."""
+        test = self.test
         return {
             "matches": self.matches,
+            "unknown": self.unknown,
+            "research": self.research,
             "signals": self.signals,
             "focus_signals": self.focus_signals,
             "focus_share": self.focus_share,
-            "bucket_share": self.bucket_share,
-            "expected_bucket_share": self.expected_bucket_share,
-            "tolerance": self.tolerance,
+            "observed_buckets": list(self.observed),
+            "expected_shares": None if self.expected_shares is None else list(self.expected_shares),
+            "chi_square": None if test is None else test.statistic,
+            "df": None if test is None else test.df,
+            "p_value": None if test is None else test.p_value,
+            "alpha": self.alpha,
             "off_profile_trades": self.off_profile_trades,
             "failing": list(self.failing),
         }
-
-
-def _allowed_buckets(rules: FilterRules) -> frozenset[int]:
-    base = rules.preferred_buckets or frozenset(BUCKETS)
-    return frozenset(b for b in base if b not in rules.avoid_buckets)
 
 
 def _focus_regimes(profile: AssetProfile) -> frozenset[str]:
@@ -89,37 +112,56 @@ def _off_profile(
     return off
 
 
+def _expected_shares(
+    research: ResearchDistribution | None, regimes: frozenset[str]
+) -> tuple[tuple[float, ...] | None, str | None]:
+    """Research's share of each bucket among its focus-regime signals, or why it is unknown."""
+    if research is None:
+        return None, "no research for this asset (run chloe research)"
+    if research.model != dump_state(SignalParams()):
+        return None, f"{research.source} is for other signal model parameters (run it again)"
+    counts = [0] * len(BUCKETS)
+    for cell, n in research.cells.items():
+        regime, _, bucket = cell.partition("|")
+        if regime in regimes and bucket.isdigit() and int(bucket) in BUCKETS:
+            counts[int(bucket)] += n
+    total = sum(counts)
+    if total == 0:
+        return None, f"{research.source} has no signal in the focus regime"
+    return tuple(c / total for c in counts), None
+
+
 def check_distribution(
     profile: AssetProfile,
-    mode: str,
     *,
     observation: ObservationSettings,
     signals: Sequence[Mapping[str, Any]],
     taken: Sequence[TakenTrade],
+    research: ResearchDistribution | None,
     rule: DistributionRule | None = None,
 ) -> DistributionCheck:
-    """Compare one asset's signals and taken trades with its profile in `mode`."""
+    """Compare one asset's signals with research's distribution, and its trades with its filter."""
     rule = rule or DistributionRule()
-    rules = FilterRules.from_profile(profile, mode, observation)
-    allowed = _allowed_buckets(rules)
-    expected = len(allowed) / 10.0
     regimes = _focus_regimes(profile)
     focus = [s for s in signals if s.get("regime") in regimes]
+    observed = [0] * len(BUCKETS)
+    for record in focus:
+        bucket = record.get("bucket")
+        if isinstance(bucket, int) and bucket in BUCKETS:
+            observed[bucket] += 1
+    shares, unknown = _expected_shares(research, regimes)
     failing: list[str] = []
     focus_share = len(focus) / len(signals) if signals else None
-    bucket_share: float | None = None
-    tolerance: float | None = None
+    test: GoodnessOfFit | None = None
     if len(focus) < rule.min_focus_signals:
         failing.append("too_few_signals")
     else:
-        in_allowed = sum(1 for s in focus if s.get("bucket") in allowed)
-        bucket_share = in_allowed / len(focus)
-        sigma = math.sqrt(expected * (1.0 - expected) / len(focus))
-        tolerance = max(rule.bucket_tolerance, rule.bucket_sigmas * sigma)
         if focus_share is not None and focus_share < rule.min_focus_share:
             failing.append("focus_regime_rare")
-        if abs(bucket_share - expected) > tolerance:
-            failing.append("bucket_share_off")
+        if shares is not None:
+            test = goodness_of_fit(observed, shares, rule.min_expected)
+            if test.p_value < rule.alpha:
+                failing.append("bucket_distribution_off")
     off = _off_profile(taken, profile, observation)
     if off:
         failing.append("off_profile_trades")
@@ -127,9 +169,12 @@ def check_distribution(
         signals=len(signals),
         focus_signals=len(focus),
         focus_share=focus_share,
-        bucket_share=bucket_share,
-        expected_bucket_share=expected,
-        tolerance=tolerance,
+        observed=tuple(observed),
+        expected_shares=shares,
+        research=None if research is None else research.source,
+        unknown=unknown,
+        test=test,
+        alpha=rule.alpha,
         off_profile_trades=off,
         failing=tuple(failing),
     )

@@ -16,6 +16,7 @@ from engine_alpha.rollout.blockers import Blocker, dedupe
 from engine_alpha.rollout.distribution import DistributionCheck, check_distribution
 from engine_alpha.rollout.events import errors_by_symbol
 from engine_alpha.rollout.history import LedgerHistory
+from engine_alpha.rollout.reports import ResearchDistribution
 from engine_alpha.units import DAY_MS
 
 __all__ = [
@@ -142,7 +143,9 @@ def _asset_gate(
     symbol: str,
     history: LedgerHistory,
     signals: Sequence[Mapping[str, Any]],
+    *,
     errors: int,
+    research: ResearchDistribution | None,
 ) -> AssetGate:
     profile = config.profiler.assets[symbol]
     crit = config.paper.activation_criteria
@@ -155,21 +158,22 @@ def _asset_gate(
     if profile.tier == 3 or enabled_asset is None:
         failing.append(Blocker("research_only", symbol))
     else:
-        mode = enabled_asset.mode
         distribution = check_distribution(
             profile,
-            mode,
             observation=config.paper.observation,
             signals=signals,
             taken=asset.taken,
+            research=research,
         )
         failing += _core_blockers(
             config, symbol, stats, crit.min_trades_for_stability, "trades_below_min"
         )
         if errors:
             failing.append(Blocker("critical_errors", symbol, errors, 0))
-        if not distribution.matches:
-            detail = ",".join(distribution.failing)
+        if distribution.unknown is not None:
+            failing.append(Blocker("distribution_unknown", symbol, detail=distribution.unknown))
+        if distribution.failing:
+            detail = distribution.describe_failing()
             failing.append(Blocker("distribution_mismatch", symbol, detail=detail))
         min_days = crit.min_observation_period_days
         if days < min_days and stats.trades < crit.min_trades_for_stability:
@@ -260,14 +264,26 @@ def evaluate_rollout(
     signals: Sequence[Mapping[str, Any]],
     events: Sequence[Mapping[str, Any]],
     portfolio_blockers: Sequence[Blocker] | None,
+    *,
+    research: Mapping[str, ResearchDistribution],
 ) -> RolloutState:
-    """Every asset's gate, the phase prerequisites and the next asset to enable."""
+    """Every asset's gate, the phase prerequisites and the next asset to enable.
+
+    `research`: each asset's researched signal distribution (none: its expectation is unknown).
+    """
     per_symbol: dict[str, list[Mapping[str, Any]]] = {}
     for record in signals:
         per_symbol.setdefault(str(record.get("symbol")), []).append(record)
     errors = errors_by_symbol(events)
     gates = {
-        s: _asset_gate(config, s, history, per_symbol.get(s, []), errors.get(s, 0))
+        s: _asset_gate(
+            config,
+            s,
+            history,
+            per_symbol.get(s, []),
+            errors=errors.get(s, 0),
+            research=research.get(s),
+        )
         for s in config.run_order()
     }
     phases = {

@@ -32,9 +32,11 @@ __all__ = [
     "TRADES_FILE",
     "ReportsSnapshot",
     "ResearchCounts",
+    "ResearchDistribution",
     "load_bars",
     "load_reports",
     "load_research_counts",
+    "load_research_distributions",
     "read_jsonl",
     "report_mtimes",
 ]
@@ -148,6 +150,39 @@ def load_research_counts(reports_dir: Path, symbols: Iterable[str]) -> dict[str,
             out[symbol] = ResearchCounts(int(half["bars"]), cells)
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             continue
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ResearchDistribution:
+    """From `chloe research` (`research/<SYMBOL>/edge.json`, `signal_distribution`): the model
+    parameters the signals came from and the signals per `regime|bucket` cell."""
+
+    source: str
+    model: Any
+    cells: dict[str, int]
+
+
+def _distribution(path: Path) -> ResearchDistribution | None:
+    try:
+        block = orjson.loads(path.read_bytes())["signal_distribution"]
+        cells = {str(cell): int(n) for cell, n in block["cells"].items()}
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if any(n < 0 for n in cells.values()):
+        return None
+    return ResearchDistribution(str(path), block.get("model"), cells)
+
+
+def load_research_distributions(
+    reports_dir: Path, symbols: Iterable[str]
+) -> dict[str, ResearchDistribution]:
+    """Each symbol's researched signal distribution; a missing or unreadable one is left out."""
+    out: dict[str, ResearchDistribution] = {}
+    for symbol in symbols:
+        found = _distribution(reports_dir / RESEARCH_DIR / symbol / "edge.json")
+        if found is not None:
+            out[symbol] = found
     return out
 
 

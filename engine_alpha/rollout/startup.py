@@ -13,7 +13,7 @@ from engine_alpha.risk.multi_asset_risk_engine import assess_risk
 from engine_alpha.rollout.blockers import Blocker
 from engine_alpha.rollout.gates import evaluate_rollout
 from engine_alpha.rollout.history import fold_history
-from engine_alpha.rollout.reports import load_reports
+from engine_alpha.rollout.reports import load_reports, load_research_distributions
 
 __all__ = ["unmet_gates"]
 
@@ -33,7 +33,13 @@ def unmet_gates(config: ChloeConfig, reports_dir: Path) -> dict[str, tuple[Block
         bars={},
         as_of_bar_ts=history.last_bar_ts,
     )
+    research = load_research_distributions(reports_dir, config.paper.activation_order)
     state = evaluate_rollout(
-        config, history, snapshot.signals, snapshot.events, risk.portfolio.blockers
+        config,
+        history,
+        snapshot.signals,
+        snapshot.events,
+        risk.portfolio.blockers,
+        research=research,
     )
     return dict(state.ahead)

@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 
 from engine_alpha.ledger.records import FillLine
+from engine_alpha.research.distribution import distribution_json
+from engine_alpha.rollout.reports import ResearchDistribution
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
@@ -176,3 +178,27 @@ class Journal:
     def write(self, reports: Path) -> Path:
         """Write `trades.jsonl` into `reports`."""
         return write_jsonl(reports / "trades.jsonl", self.lines)
+
+
+REGIMES = ("trend_up", "trend_down", "high_vol", "chop")
+
+
+def uniform_cells(per_cell: int = 100) -> dict[str, int]:
+    """Research counts with the same number of signals in every `regime|bucket` cell."""
+    return {f"{r}|{b}": per_cell for r in REGIMES for b in range(10)}
+
+
+def research_of(cells: dict[str, int], source: str = "research/edge.json") -> ResearchDistribution:
+    """A researched distribution of the current signal model, as the gate reads it."""
+    block = distribution_json(cells)
+    return ResearchDistribution(source, block["model"], dict(block["cells"]))
+
+
+def write_research(reports: Path, symbol: str, cells: dict[str, int]) -> Path:
+    """`research/<SYMBOL>/edge.json` with only the block the gate reads, as research writes it."""
+    path = reports / "research" / symbol / "edge.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        orjson.dumps({"symbol": symbol, "signal_distribution": distribution_json(cells)})
+    )
+    return path

@@ -15,7 +15,14 @@ from structlog.testing import capture_logs
 
 from engine_alpha.cli_ops import EXIT_CONFIG, EXIT_JOURNAL, EXIT_OK, EXIT_REFUSED, main, register
 from engine_alpha.config.config_loader import PAPER_FILE, load_config
-from tests.rollout.factory import HOUR_MS, Journal, uniform_signals, write_jsonl
+from tests.rollout.factory import (
+    HOUR_MS,
+    Journal,
+    uniform_cells,
+    uniform_signals,
+    write_jsonl,
+    write_research,
+)
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -33,6 +40,7 @@ def _stable_eth_reports(reports: Path) -> None:
     journal.trades("ETHUSDT", [10.0 if i % 5 else -5.0 for i in range(12)], every_ms=12 * HOUR_MS)
     journal.write(reports)
     write_jsonl(reports / "signals.jsonl", uniform_signals("ETHUSDT"))
+    write_research(reports, "ETHUSDT", uniform_cells())
 
 
 def _status(capsys: pytest.CaptureFixture[str], config_dir: Path, reports: Path) -> Any:

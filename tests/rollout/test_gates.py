@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,18 @@ from engine_alpha.config.config_loader import PAPER_FILE, ChloeConfig, load_conf
 from engine_alpha.rollout.blockers import Blocker
 from engine_alpha.rollout.gates import RolloutState, enable_blockers, evaluate_rollout
 from engine_alpha.rollout.history import fold_history
+from engine_alpha.rollout.reports import ResearchDistribution
 from tests.conftest import EditConfig
-from tests.rollout.factory import DAY_MS, HOUR_MS, T0, Journal, signal, uniform_signals
+from tests.rollout.factory import (
+    DAY_MS,
+    HOUR_MS,
+    T0,
+    Journal,
+    research_of,
+    signal,
+    uniform_cells,
+    uniform_signals,
+)
 
 TIER1 = ("BTCUSDT", "MATICUSDT", "AVAXUSDT", "DOGEUSDT")
 PROFILE_TRADES: dict[str, dict[str, Any]] = {  # a cell each profile allows
@@ -39,8 +49,13 @@ def _evaluate(
     signals: Sequence[dict[str, Any]] = (),
     events: Sequence[dict[str, Any]] = (),
     portfolio: Sequence[Blocker] | None = (),
+    research: Mapping[str, ResearchDistribution] | None = None,
 ) -> RolloutState:
-    return evaluate_rollout(config, fold_history(journal.lines), signals, events, portfolio)
+    """The gates; research says every bucket is equally likely unless `research` is given."""
+    if research is None:
+        research = {s: research_of(uniform_cells()) for s in config.profiler.assets}
+    history = fold_history(journal.lines)
+    return evaluate_rollout(config, history, signals, events, portfolio, research=research)
 
 
 def _codes(blockers: Sequence[Blocker]) -> list[str]:
@@ -163,9 +178,13 @@ def test_signals_far_from_the_profile_fail_the_distribution_check(
     gate = _evaluate(config, journal, signals).assets["BTCUSDT"]
     assert _codes(gate.failing) == ["distribution_mismatch"]
     assert gate.distribution is not None
-    assert gate.distribution.failing == ("bucket_share_off",)
-    assert gate.distribution.bucket_share == 1.0
-    assert gate.distribution.expected_bucket_share == pytest.approx(0.1)
+    assert gate.distribution.failing == ("bucket_distribution_off",)
+    assert gate.distribution.observed == (40,) + (0,) * 9
+    assert gate.distribution.expected_shares == pytest.approx([0.1] * 10)
+    # 10 buckets expecting 4 each pool into 5 pairs expecting 8: (40-8)^2/8 + 4 x 8 = 160.
+    assert gate.distribution.test is not None
+    assert gate.distribution.test.statistic == pytest.approx(160.0)
+    assert gate.distribution.test.df == 4
 
 
 def test_a_focus_regime_the_market_rarely_visits_fails_the_distribution_check(
@@ -291,3 +310,63 @@ def test_blockers_say_what_fails_with_the_numbers() -> None:
     blocker = Blocker("pf_below_min", "ETHUSDT", 0.4843, 0.9)
     assert blocker.text() == "ETHUSDT pf_below_min: PF 0.48, needs > 0.90 (or no losses and a win)"
     assert blocker.as_dict()["code"] == "pf_below_min"
+
+
+def _matic_research() -> dict[str, int]:
+    """Research's MATIC: in high_vol, buckets 8 and 9 hold 34% of the signals (17% each)."""
+    cells = uniform_cells()
+    for bucket in range(8):
+        cells[f"high_vol|{bucket}"] = 825
+    cells["high_vol|8"] = cells["high_vol|9"] = 1700
+    return cells
+
+
+def _matic_like(config: ChloeConfig, edit_config: EditConfig) -> tuple[ChloeConfig, Journal]:
+    _enable(edit_config, "BTCUSDT", "MATICUSDT")
+    journal = Journal()
+    journal.trades("MATICUSDT", [10.0, 10.0, -5.0] * 4, bucket=9)
+    return load_config(config.config_dir), journal
+
+
+def test_the_expected_bucket_shares_come_from_research_not_a_uniform_guess(
+    config: ChloeConfig, edit_config: EditConfig
+) -> None:
+    config, journal = _matic_like(config, edit_config)
+    # 300 high_vol signals, 34% in buckets 8-9: the audit's MATIC, blocked against a uniform 20%.
+    buckets = [i % 8 for i in range(198)] + [8] * 51 + [9] * 51
+    signals = [signal("MATICUSDT", T0 + i * HOUR_MS, bucket=b) for i, b in enumerate(buckets)]
+    matic = {"MATICUSDT": research_of(_matic_research())}
+    gate = _evaluate(config, journal, signals, research=matic).assets["MATICUSDT"]
+    assert gate.distribution is not None and gate.distribution.matches, gate.failing
+    assert gate.distribution.expected_shares == pytest.approx([0.0825] * 8 + [0.17] * 2)
+    assert gate.distribution.test is not None and gate.distribution.test.p_value > 0.5
+    assert "distribution" not in " ".join(_codes(gate.failing))
+
+    uniform = {"MATICUSDT": research_of(uniform_cells())}
+    gate = _evaluate(config, journal, signals, research=uniform).assets["MATICUSDT"]
+    assert gate.distribution is not None
+    assert gate.distribution.failing == ("bucket_distribution_off",)
+    # Against 30 expected per bucket: 8 buckets hold 24 or 25, two hold 51.
+    obs = [25] * 6 + [24] * 2 + [51, 51]
+    assert list(gate.distribution.observed) == obs
+    assert gate.distribution.test is not None
+    assert gate.distribution.test.statistic == pytest.approx(sum((o - 30) ** 2 / 30 for o in obs))
+
+
+def test_no_research_for_an_asset_makes_its_distribution_unknown_not_uniform(
+    config: ChloeConfig, edit_config: EditConfig
+) -> None:
+    config, journal = _matic_like(config, edit_config)
+    signals = uniform_signals("MATICUSDT")
+    gate = _evaluate(config, journal, signals, research={}).assets["MATICUSDT"]
+    assert _codes(gate.failing) == ["distribution_unknown"]
+    assert gate.distribution is not None and not gate.distribution.matches
+    assert gate.distribution.expected_shares is None and gate.distribution.test is None
+    assert "no research for this asset" in gate.failing[0].text()
+
+    other_model = research_of(uniform_cells())
+    other_model = ResearchDistribution("r.json", {**other_model.model, "channel_bars": 48}, {})
+    gate = _evaluate(config, journal, signals, research={"MATICUSDT": other_model})
+    failing = gate.assets["MATICUSDT"].failing
+    assert _codes(failing) == ["distribution_unknown"]
+    assert "other signal model parameters" in failing[0].detail

@@ -8,7 +8,14 @@ from typing import Any
 from engine_alpha.config.config_loader import PAPER_FILE, load_config
 from engine_alpha.rollout.startup import unmet_gates
 from tests.conftest import EditConfig
-from tests.rollout.factory import HOUR_MS, Journal, uniform_signals, write_jsonl
+from tests.rollout.factory import (
+    HOUR_MS,
+    Journal,
+    uniform_cells,
+    uniform_signals,
+    write_jsonl,
+    write_research,
+)
 
 
 def _enable(edit_config: EditConfig, *symbols: str) -> None:
@@ -32,6 +39,7 @@ def test_an_asset_enabled_over_an_unstable_predecessor_is_reported(
     journal.trades("ETHUSDT", [10.0 if i % 5 else -5.0 for i in range(12)], every_ms=12 * HOUR_MS)
     journal.write(reports)
     write_jsonl(reports / "signals.jsonl", uniform_signals("ETHUSDT"))
+    write_research(reports, "ETHUSDT", uniform_cells())
     unmet = unmet_gates(load_config(config_dir), reports)
     assert list(unmet) == ["MATICUSDT"]
     assert {b.symbol for b in unmet["MATICUSDT"]} == {"BTCUSDT"}

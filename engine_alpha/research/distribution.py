@@ -1,0 +1,44 @@
+"""Where an asset's signals fall, as research measured it: the rollout gate's expected shares.
+
+`research/<SYMBOL>/edge.json` carries `signal_distribution`: the model parameters the signals
+came from, and the number of signals in each `regime|bucket` cell over every accepted bar (no
+forward window needed, no half split). `rollout.reports.load_research_distributions` reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from engine_alpha.research.collect import AssetSeries
+from engine_alpha.research.edge import N_CELLS, cell_name
+from engine_alpha.signals.model import SignalParams
+from engine_alpha.signals.state import dump_state
+
+__all__ = ["distribution_json", "model_params", "signal_cells"]
+
+
+def model_params(params: SignalParams | None = None) -> Any:
+    """The signal model's parameters as JSON data (what a distribution is only valid for)."""
+    return dump_state(params or SignalParams())
+
+
+def signal_cells(series: AssetSeries) -> dict[str, int]:
+    """Signals per `regime|bucket` cell over the whole series (cells with none left out)."""
+    idx = series.signal_idx
+    regime = series.regime[idx]
+    bucket = series.bucket[idx]
+    ok = (regime >= 0) & (bucket >= 0)
+    counts = np.bincount(regime[ok] * 10 + bucket[ok], minlength=N_CELLS)
+    return {cell_name(key): int(n) for key, n in enumerate(counts) if n}
+
+
+def distribution_json(cells: Mapping[str, int], params: SignalParams | None = None) -> Any:
+    """The `signal_distribution` block of edge.json."""
+    return {
+        "model": model_params(params),
+        "signals": sum(cells.values()),
+        "cells": dict(cells),
+    }
