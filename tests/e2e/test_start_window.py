@@ -1,7 +1,9 @@
 """Signals in the first second, and `journal verify` while a paced replay writes.
 
 A SIGHUP or SIGTERM sent while the daemon is still starting (importing, reading the config,
-recovering the journal) is kept and honoured, never fatal; `journal verify` run again and
+recovering the journal) is kept and honoured, never fatal. (Before the interpreter reaches
+`chloe`'s first line no handler can exist: the delays start at 0.25 s, past interpreter start-up
+on a loaded 2-core machine, and stay inside the first second); `journal verify` run again and
 again beside a paced replay sees a consistent snapshot every time, never a false problem.
 """
 
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.slow
 SLOW = "--speed=1440000"
 
 
-@pytest.mark.parametrize("delay_s", [0.05, 0.2, 0.5])
+@pytest.mark.parametrize("delay_s", [0.25, 0.5, 0.9])
 def test_a_sighup_while_starting_is_a_reload_not_a_death(
     config_dir: Path, tmp_path: Path, delay_s: float
 ) -> None:
@@ -43,7 +45,7 @@ def test_a_sighup_while_starting_is_a_reload_not_a_death(
     assert any(e["event"] == "reload_requested" for e in events)
 
 
-@pytest.mark.parametrize("delay_s", [0.05, 0.2, 0.5])
+@pytest.mark.parametrize("delay_s", [0.25, 0.5, 0.9])
 def test_a_sigterm_while_starting_stops_cleanly_with_status_0(
     config_dir: Path, tmp_path: Path, delay_s: float
 ) -> None:
