@@ -51,18 +51,20 @@ def _runner(tmp: Path, chunks: list[list[BarTime]]) -> tuple[Runner, list[bool]]
     return runner, commits
 
 
+async def _run(runner: Runner) -> RunStats:
+    """Start the strategy tasks, drive the feed to its end (or a stop), stop the tasks."""
+    runner.start_tasks()
+    try:
+        return await runner.run()
+    finally:
+        await runner.stop_tasks()
+
+
 def test_each_chunk_is_decided_at_once_stepped_in_order_and_committed_once(tmp_path: Path) -> None:
     times = _bar_times(["ETHUSDT", "BTCUSDT"], range(5))
     runner, commits = _runner(tmp_path, [times[:3], times[3:]])
 
-    async def go() -> RunStats:
-        runner.start_tasks()
-        try:
-            return await runner.run()
-        finally:
-            await runner.stop_tasks()
-
-    stats = asyncio.run(go())
+    stats = asyncio.run(_run(runner))
     assert (stats.chunks, stats.bar_times, stats.bars) == (2, 5, 10)
     assert stats.last_bar_ts == times[-1].ts_ms
     assert commits == [True, True]
@@ -74,14 +76,7 @@ def test_a_stop_requested_between_chunks_leaves_the_rest_unread(tmp_path: Path) 
     runner, commits = _runner(tmp_path, [times[:2], times[2:4], times[4:]])
     runner.on_progress = lambda stats: runner.stop_requested.set()
 
-    async def go() -> RunStats:
-        runner.start_tasks()
-        try:
-            return await runner.run()
-        finally:
-            await runner.stop_tasks()
-
-    stats = asyncio.run(go())
+    stats = asyncio.run(_run(runner))
     assert (stats.chunks, stats.bar_times, stats.last_bar_ts) == (1, 2, times[1].ts_ms)
     assert commits == [True]
 
