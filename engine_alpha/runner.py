@@ -15,8 +15,9 @@ from typing import Protocol
 
 import structlog
 
-from engine_alpha.execution.trader import Decided, Trader
+from engine_alpha.execution.trader import Trader
 from engine_alpha.market.bars import Bar, BarTime
+from engine_alpha.strategy.decided import Decided
 from engine_alpha.strategy.task import StrategyTask
 
 

@@ -33,6 +33,7 @@ from engine_alpha.ledger.checkpoint import Checkpointer, recover
 from engine_alpha.ledger.journal import JournalError
 from engine_alpha.ledger.pf_report import report_from_book, write_report_atomic
 from engine_alpha.ledger.signal_log import SignalLog, cut_back
+from engine_alpha.live_state import LiveStateKeeper, restore_live_state
 from engine_alpha.market.bars import BarTime
 from engine_alpha.market.exchange_errors import FeedError
 from engine_alpha.market.replay import NoReplayDataError, ReplayFeed
@@ -42,7 +43,6 @@ from engine_alpha.rollout.startup import unmet_gates
 from engine_alpha.runner import Feed, Runner, RunStats, TradingWindow
 from engine_alpha.sd_notify import SdNotifier
 from engine_alpha.signals.model import WARMUP_BARS
-from engine_alpha.strategy.live_state import LiveStateKeeper, restore_live_state
 from engine_alpha.strategy.task import StrategyTask
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class Daemon:
             for symbol, plan in self.plans.items()
         }
         self.live = not options.replay and config.paper.feed.source == "ccxt"
-        # Live: continue each model from the checkpoint's live state (strategy/live_state.py).
+        # Live: continue each model from the checkpoint's live state (live_state.py).
         self.restored = restore_live_state(
             recovery.live_state if self.live else None, tasks, self.book.last_bar_ts
         )

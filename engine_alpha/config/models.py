@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from engine_alpha.market.validation import DEFAULT_MAX_PRICE_JUMP
+DEFAULT_MAX_PRICE_JUMP = 10.0  # feed.max_price_jump: a bar beyond 10x / 0.1x of the last close
+
 
 REGIMES: tuple[str, ...] = ("trend_up", "trend_down", "high_vol", "chop")
 TIER1_MIN_EDGE_BPS = 5.0

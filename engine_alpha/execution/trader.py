@@ -32,17 +32,7 @@ from engine_alpha.ledger.signal_log import SignalLog
 from engine_alpha.market.bars import Bar, BarTime
 from engine_alpha.market.rules import MarketRules
 from engine_alpha.risk.sizing import AssetCaps, size_order
-from engine_alpha.signals.decision import BarDecision
-
-
-@dataclass(slots=True)
-class Decided:
-    """One asset's decision at one bar, as its strategy task produced it."""
-
-    bar: Bar
-    decision: BarDecision
-    refusal: str | None
-    vol_multiplier: float
+from engine_alpha.strategy.decided import Decided
 
 
 @dataclass(frozen=True, slots=True)

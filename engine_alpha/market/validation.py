@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
+from engine_alpha.config.models import DEFAULT_MAX_PRICE_JUMP
 from engine_alpha.market.bars import Bar
 
 __all__ = [
@@ -40,9 +41,9 @@ PRICE_JUMP: Final = "price_jump"
 # they cannot even be written to a JSON log line).
 MIN_TS_MS: Final = 1_230_768_000_000
 MAX_TS_MS: Final = 4_102_444_800_000
-# A bar whose high is more than this many times the previous accepted close, or whose low is
-# under its 1/this, is refused (`feed.max_price_jump` in the paper config).
-DEFAULT_MAX_PRICE_JUMP: Final = 10.0
+# A bar whose high is more than `DEFAULT_MAX_PRICE_JUMP` times the previous accepted close, or
+# whose low is under its 1/that, is refused (`feed.max_price_jump` in the paper config, which
+# owns the default: the config layer sits below the market layer).
 
 REFUSAL_CODES: Final = (
     NON_FINITE,

@@ -17,7 +17,7 @@ from engine_alpha.config.config_loader import ChloeConfig
 from engine_alpha.config.models import TIER1_MIN_EDGE_BPS
 from engine_alpha.ledger.metrics import summarize
 from engine_alpha.market.bars import Bar
-from engine_alpha.risk.sizing import MIN_VOL_MULTIPLIER, asset_caps
+from engine_alpha.risk.sizing import asset_caps
 from engine_alpha.rollout.blockers import Blocker
 from engine_alpha.rollout.events import errors_by_symbol
 from engine_alpha.rollout.history import LedgerHistory
@@ -25,6 +25,7 @@ from engine_alpha.rollout.reports import ResearchCounts
 from engine_alpha.signals.model import SignalModel
 from engine_alpha.strategy.filters import FilterRules, refusal
 from engine_alpha.strategy.task import StrategyTask
+from engine_alpha.strategy.volatility import MIN_VOL_MULTIPLIER
 from engine_alpha.units import DAY_MS, HOUR_MS
 
 __all__ = [

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from engine_alpha.config.config_loader import ChloeConfig
 from engine_alpha.market.rules import MarketRules, floor_to_step
 
-MIN_VOL_MULTIPLIER = 0.25
-
 
 @dataclass(frozen=True, slots=True)
 class AssetCaps:
@@ -57,13 +55,6 @@ def asset_caps(config: ChloeConfig, symbol: str) -> AssetCaps:
         confidence_multiplier=profile.position_sizing.confidence_multiplier,
         volatility_multiplier=profile.position_sizing.volatility_multiplier,
     )
-
-
-def volatility_multiplier(atr_pct: float, baseline_atr_pct: float) -> float:
-    """Shrink size when volatility runs above its baseline: baseline / now, within [0.25, 1]."""
-    if atr_pct <= 0.0 or baseline_atr_pct <= 0.0:
-        return 1.0
-    return max(MIN_VOL_MULTIPLIER, min(1.0, baseline_atr_pct / atr_pct))
 
 
 def size_order(

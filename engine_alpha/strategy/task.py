@@ -11,12 +11,12 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine_alpha.execution.trader import Decided
 from engine_alpha.market.bars import Bar
-from engine_alpha.risk.sizing import volatility_multiplier
 from engine_alpha.signals.model import SignalModel
 from engine_alpha.signals.state import StateError, dump_state, restore_state
+from engine_alpha.strategy.decided import Decided
 from engine_alpha.strategy.filters import FilterRules, refusal
+from engine_alpha.strategy.volatility import volatility_multiplier
 
 ATR_BASELINE_SPAN = 500  # bars: the EWMA of ATR% that the volatility multiplier compares with
 _BASELINE_ALPHA = 2.0 / (ATR_BASELINE_SPAN + 1)

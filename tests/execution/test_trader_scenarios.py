@@ -15,13 +15,14 @@ import orjson
 
 from engine_alpha.config.models import ExecutionSettings
 from engine_alpha.execution.book import Book
-from engine_alpha.execution.trader import AssetPlan, Decided, Trader
+from engine_alpha.execution.trader import AssetPlan, Trader
 from engine_alpha.ledger.journal import Journal
 from engine_alpha.ledger.signal_log import SignalLog
 from engine_alpha.market.bars import Bar, BarTime
 from engine_alpha.market.rules import MarketRules
 from engine_alpha.risk.sizing import AssetCaps
 from engine_alpha.signals.decision import BarDecision, bucket_of
+from engine_alpha.strategy.decided import Decided
 
 HOUR = 3_600_000
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % HOUR

@@ -25,11 +25,11 @@ from engine_alpha.risk.multi_asset_risk_engine import (
     research_trades_per_day,
     sizing_volatility,
 )
-from engine_alpha.risk.sizing import MIN_VOL_MULTIPLIER
 from engine_alpha.rollout.history import fold_history
 from engine_alpha.rollout.reports import load_bars, load_research_counts
 from engine_alpha.strategy.filters import FilterRules
 from engine_alpha.strategy.task import StrategyTask
+from engine_alpha.strategy.volatility import MIN_VOL_MULTIPLIER
 from tests.conftest import REPO, SAMPLE_DATA, EditConfig
 from tests.rollout.factory import DAY_MS, HOUR_MS, T0, Journal, signal
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from engine_alpha.config.config_loader import load_config
 from engine_alpha.market.rules import MarketRules
-from engine_alpha.risk.sizing import AssetCaps, asset_caps, size_order, volatility_multiplier
+from engine_alpha.risk.sizing import AssetCaps, asset_caps, size_order
+from engine_alpha.strategy.volatility import volatility_multiplier
 from tests.conftest import SHIPPED_CONFIG
 
 RULES = MarketRules("ETHUSDT", tick_size=0.01, step_size=0.0001, min_qty=0.0001, min_notional=5.0)

@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine_alpha.execution.trader import PendingOrder
+from engine_alpha.live_state import LiveStateKeeper, restore_live_state
 from engine_alpha.market.bars import Bar
 from engine_alpha.signals.model import SignalModel, SignalParams
 from engine_alpha.signals.state import StateError
-from engine_alpha.strategy.live_state import LiveStateKeeper, restore_live_state
 from engine_alpha.strategy.task import StrategyTask
 from tests.signals.series import SMALL, bar_series, random_walk
 
