@@ -48,7 +48,9 @@ def _add_dirs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reports-dir", help="reports directory (default: $CHLOE_REPORTS_DIR or ./reports)"
     )
-    parser.add_argument("--data", help="bar CSVs for realised volatility (default: feed.data_dir)")
+    parser.add_argument(
+        "--data", help="bar CSVs for the sizing volatility multiplier (default: feed.data_dir)"
+    )
 
 
 def register(sub: Any) -> None:

@@ -251,7 +251,7 @@ def _bars_until(bars: Sequence[Bar], as_of: int | None) -> Sequence[Bar]:
 def _volatility(
     config: ChloeConfig, bars: Sequence[Bar], as_of: int | None, params: RiskParams
 ) -> Volatility:
-    """Realised volatility of `bars`, or unknown when they end a baseline window before `as_of`."""
+    """Sizing volatility of `bars`, or unknown when they end a stale window before `as_of`."""
     tf = config.timeframe_ms
     stale_after = max(2, round(params.stale_vol_hours * HOUR_MS / tf))
     if not bars or (as_of is not None and as_of - bars[-1].ts_ms > stale_after * tf):
