@@ -40,6 +40,7 @@ from engine_alpha.ledger.journal import (
     Resume,
     read_journal,
 )
+from engine_alpha.ledger.pf_report import report_differences
 
 __all__ = [
     "CHECKPOINT_SUFFIX",
@@ -269,33 +270,10 @@ class _Capture:
         """Why `saved` is not the state recomputed from the journal, or None."""
         if self.state is None:
             return f"it covers {self.lines} lines, the journal holds fewer"
-        where = first_difference(saved, self.state)
-        if where is None:
+        diffs = report_differences({"book": saved}, {"book": self.state})
+        if not diffs:
             return None
-        return f"its book differs from a recomputation from the journal's lines at {where}"
-
-
-def first_difference(saved: Any, recomputed: Any, path: str = "book") -> str | None:
-    """The dotted path of the first place two JSON values differ, or None when equal."""
-    pairs: list[tuple[Any, Any, str]] = []
-    if isinstance(saved, dict) and isinstance(recomputed, dict):
-        keys = sorted(set(saved) | set(recomputed), key=str)
-        missing = [k for k in keys if k not in saved or k not in recomputed]
-        if missing:
-            return f"{path}.{missing[0]}"
-        pairs = [(saved[k], recomputed[k], f"{path}.{k}") for k in keys]
-    elif isinstance(saved, list) and isinstance(recomputed, list):
-        if len(saved) != len(recomputed):
-            return f"{path} ({len(saved)} items, recomputed {len(recomputed)})"
-        pairs = [
-            (a, b, f"{path}[{i}]") for i, (a, b) in enumerate(zip(saved, recomputed, strict=True))
-        ]
-    elif saved != recomputed or type(saved) is not type(recomputed):
-        return f"{path} (saved {saved!r}, recomputed {recomputed!r})"
-    return next(
-        (found for a, b, where in pairs if (found := first_difference(a, b, where)) is not None),
-        None,
-    )
+        return f"its book differs from a recomputation from the journal's lines: {diffs[0][:300]}"
 
 
 class Checkpointer:

@@ -17,12 +17,18 @@ from typing import Any
 import orjson
 import pytest
 
-from engine_alpha.config.config_loader import PAPER_FILE
 from engine_alpha.testing.fake_binance import FakeBinance, FakeClock
 from tests.conftest import EditConfig
 from tests.daemon_runs import RunResult
 from tests.e2e.daemon_process import DaemonProcess
-from tests.live.test_parity import HOUR_MS, LIVE_ASSETS, _cut_sample, _journal
+from tests.live.test_parity import (
+    HOUR_MS,
+    LIVE_ASSETS,
+    _cut_sample,
+    _journal,
+    go_live,
+    go_replay,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -49,14 +55,7 @@ def test_live_restarts_write_the_journal_and_signals_of_an_uninterrupted_run(
     reports = tmp_path / "live-reports"
     events: list[dict[str, Any]] = []
     with FakeBinance(tmp_path / "data" / "ohlcv", clock=clock) as server:
-        base_url = server.start()
-
-        def live(d: dict[str, Any]) -> None:
-            for symbol in LIVE_ASSETS:
-                d["enabled_assets"][symbol]["enabled"] = True
-            d["feed"].update(source="ccxt", api_url=base_url, poll_interval_s=0.05)
-
-        edit_config(PAPER_FILE, live)
+        go_live(edit_config, server.start())
         for bar, signum in (*STOPS, (None, signal.SIGTERM)):
             daemon = DaemonProcess(config_dir, reports, replay=False)
             try:
@@ -74,10 +73,7 @@ def test_live_restarts_write_the_journal_and_signals_of_an_uninterrupted_run(
     restored = [e for e in events if e["event"] == "model_state_restored"]
     assert all(set(e["symbols"]) >= set(LIVE_ASSETS) for e in restored)
 
-    def replay(d: dict[str, Any]) -> None:
-        d["feed"].update(source="replay", data_dir=str(tmp_path / "data" / "ohlcv"))
-
-    edit_config(PAPER_FILE, replay)
+    go_replay(edit_config, tmp_path / "data" / "ohlcv")
     replayed = run_chloe(config_dir, tmp_path / "replay-reports")
     assert replayed.returncode == 0, replayed.stderr
     live_journal = _journal(reports)

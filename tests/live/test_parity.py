@@ -41,6 +41,22 @@ def _cut_sample(target: Path) -> tuple[int, int]:
     return int(rows[1].split(",")[0]), int(rows[-1].split(",")[0])
 
 
+def go_live(edit_config: EditConfig, base_url: str) -> None:
+    """The paper config trading LIVE_ASSETS from the fake exchange at `base_url`, polled fast."""
+
+    def live(d: dict[str, Any]) -> None:
+        for symbol in LIVE_ASSETS:
+            d["enabled_assets"][symbol]["enabled"] = True
+        d["feed"].update(source="ccxt", api_url=base_url, poll_interval_s=0.05)
+
+    edit_config(PAPER_FILE, live)
+
+
+def go_replay(edit_config: EditConfig, data: Path) -> None:
+    """The same config replaying the CSVs in `data` instead."""
+    edit_config(PAPER_FILE, lambda d: d["feed"].update(source="replay", data_dir=str(data)))
+
+
 def _journal(reports: Path) -> list[dict[str, Any]]:
     lines = (reports / "trades.jsonl").read_bytes().splitlines()
     return [{k: v for k, v in orjson.loads(x).items() if k != "wall_ts"} for x in lines]
@@ -52,14 +68,7 @@ def test_live_and_replay_over_the_same_bars_write_the_same_journal(
     first_ts, last_ts = _cut_sample(tmp_path / "data")
     clock = FakeClock.manual(first_ts + 2 * HOUR_MS)  # two closed bars of history at start
     with FakeBinance(tmp_path / "data" / "ohlcv", clock=clock) as server:
-        base_url = server.start()
-
-        def live(d: dict[str, Any]) -> None:
-            for symbol in LIVE_ASSETS:
-                d["enabled_assets"][symbol]["enabled"] = True
-            d["feed"].update(source="ccxt", api_url=base_url, poll_interval_s=0.05)
-
-        edit_config(PAPER_FILE, live)
+        go_live(edit_config, server.start())
         reports = tmp_path / "live-reports"
         daemon = DaemonProcess(config_dir, reports, replay=False)
         try:
@@ -78,10 +87,7 @@ def test_live_and_replay_over_the_same_bars_write_the_same_journal(
     assert len(live_journal) >= 10
     assert {line["symbol"] for line in live_journal} >= {"ETHUSDT", "MATICUSDT"}
 
-    def replay(d: dict[str, Any]) -> None:
-        d["feed"].update(source="replay", data_dir=str(tmp_path / "data" / "ohlcv"))
-
-    edit_config(PAPER_FILE, replay)
+    go_replay(edit_config, tmp_path / "data" / "ohlcv")
     replayed = run_chloe(config_dir, tmp_path / "replay-reports")
     assert replayed.returncode == 0, replayed.stderr
     assert live_journal == _journal(tmp_path / "replay-reports")
