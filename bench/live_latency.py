@@ -390,7 +390,7 @@ def rss():
     for line in open('/proc/self/status'):
         if line.startswith('VmRSS'):
             return int(line.split()[1])
-import engine_alpha.service, engine_alpha.cli
+import engine_alpha.daemon.service, engine_alpha.cli.app
 before, t0, c0 = rss(), time.perf_counter(), time.process_time()
 import ccxt.async_support
 t1, c1 = time.perf_counter(), time.process_time()

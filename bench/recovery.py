@@ -66,8 +66,8 @@ from engine_alpha.ledger.checkpoint import EVERY_LINES, checkpoint_path, save_ch
 from engine_alpha.ledger.checkpoint import recover as recover_journal
 from engine_alpha.ledger.journal import Journal
 from engine_alpha.ledger.pf_report import report_from_book, write_report_atomic
+from engine_alpha.ledger.reports_dir import PF_FILE, TRADES_FILE, report_inputs
 from engine_alpha.market.rules import MarketRules, floor_to_step, load_market_rules
-from engine_alpha.reports import PF_FILE, TRADES_FILE, report_inputs
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs" / "benchmarks.md"

@@ -88,7 +88,7 @@ def _one_run(config: Path, data: Path, tmp: Path, index: int) -> dict[str, float
 
 
 def _profile(config: Path, data: Path, tmp: Path) -> str:
-    from engine_alpha.cli import main
+    from engine_alpha.cli.app import main
 
     profiler = cProfile.Profile()
     argv = _command(config, tmp / "reports-profile", data)[3:]
@@ -116,7 +116,7 @@ _PARTS = (
     ("engine_alpha/execution/", "trader, book, fills"),
     ("engine_alpha/risk/", "sizing"),
     ("engine_alpha/ledger/", "journal, signal log, pf report"),
-    ("engine_alpha/runner.py", "supervisor loop"),
+    ("engine_alpha/daemon/runner.py", "supervisor loop"),
     ("heapq", "feed (CSV parse, validation, merge by time)"),
 )
 

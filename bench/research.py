@@ -33,7 +33,8 @@ def _command(data: Path, tmp: Path, index: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "engine_alpha.research",
+        "engine_alpha",
+        "research",
         "--config-dir",
         str(REPO / "config"),
         "--reports-dir",
@@ -103,7 +104,7 @@ def main() -> int:
             SECTION,
             "",
             f"`python bench/research.py --data {args.data} --runs {args.runs}` runs",
-            f"`python -m engine_alpha.research --data {args.data} --propose-profiles FILE`",
+            f"`python -m engine_alpha research --data {args.data} --propose-profiles FILE`",
             "(the same as `chloe research ...`) as a subprocess, each time with fresh reports.",
             "",
             f"{datetime.now(UTC):%Y-%m-%d}, Python {platform.python_version()}, "

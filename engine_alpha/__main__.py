@@ -1,5 +1,5 @@
 """`python -m engine_alpha` runs the `chloe` command line."""
 
-from engine_alpha.cli import main
+from engine_alpha.cli.app import main
 
 raise SystemExit(main())

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine_alpha.atomic_files import replace_atomic
 from engine_alpha.config.config_loader import (
     PAPER_FILE,
     PROFILER_FILE,
@@ -27,6 +26,7 @@ from engine_alpha.config.config_loader import (
     ConfigError,
     load_config,
 )
+from engine_alpha.core.atomic_files import replace_atomic
 
 __all__ = ["EditResult", "edit_paper_config", "render_json", "set_asset_state"]
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import orjson
 
-from engine_alpha.atomic_files import replace_atomic
 from engine_alpha.config.models import REGIMES
-from engine_alpha.dashboard.formatting import fmt_num, fmt_pf, fmt_risk, fmt_ts, fmt_usd
+from engine_alpha.core.atomic_files import replace_atomic
+from engine_alpha.core.formatting import fmt_num, fmt_pf, fmt_risk, fmt_ts, fmt_usd
 from engine_alpha.dashboard.multi_asset_panel import (
     COLUMNS,
     LEFT_COLUMNS,
@@ -28,7 +28,7 @@ from engine_alpha.dashboard.multi_asset_panel import (
 )
 from engine_alpha.dashboard.svg import heat_legend_svg, heat_scale, heatmap_svg, series_svg
 from engine_alpha.ledger.metrics import StatsAccumulator
-from engine_alpha.rollout.history import AssetHistory
+from engine_alpha.ops.history import AssetHistory
 
 __all__ = ["Curve", "HeatGrid", "curves", "heatmaps", "render_html", "write_html"]
 

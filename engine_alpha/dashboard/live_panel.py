@@ -19,7 +19,7 @@ from engine_alpha.config.config_loader import PAPER_FILE, PROFILER_FILE, ConfigE
 from engine_alpha.dashboard.multi_asset_panel import gather, panel_renderable, status_dict
 from engine_alpha.ledger.journal import JournalError
 from engine_alpha.market.bars import Bar
-from engine_alpha.rollout.reports import load_bars, report_mtimes
+from engine_alpha.ops.reports_reader import load_bars, report_mtimes
 
 __all__ = ["LivePanel", "run_live_panel"]
 

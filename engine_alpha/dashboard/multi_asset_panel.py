@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine_alpha.config.config_loader import ChloeConfig
-from engine_alpha.dashboard.formatting import (
+from engine_alpha.core.formatting import (
     fmt_bool,
     fmt_num,
     fmt_pf,
@@ -28,18 +28,18 @@ from engine_alpha.dashboard.formatting import (
 )
 from engine_alpha.ledger.metrics import summarize
 from engine_alpha.market.bars import Bar
-from engine_alpha.reports_lock import lock_holder_pid
-from engine_alpha.risk.multi_asset_risk_engine import RiskReport, assess_risk
-from engine_alpha.rollout.gates import AssetGate, RolloutState, evaluate_rollout
-from engine_alpha.rollout.history import LedgerHistory, fold_history
-from engine_alpha.rollout.operator_log import forced_enables
-from engine_alpha.rollout.reports import (
+from engine_alpha.ops.gates import AssetGate, RolloutState, evaluate_rollout
+from engine_alpha.ops.history import LedgerHistory, fold_history
+from engine_alpha.ops.operator_log import forced_enables
+from engine_alpha.ops.reports_lock import lock_holder_pid
+from engine_alpha.ops.reports_reader import (
     ReportsSnapshot,
     load_bars,
     load_reports,
     load_research_counts,
     load_research_distributions,
 )
+from engine_alpha.risk.multi_asset_risk_engine import RiskReport, assess_risk
 
 __all__ = [
     "COLUMNS",

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
-from engine_alpha.dashboard.formatting import fmt_date, fmt_num, fmt_signed
+from engine_alpha.core.formatting import fmt_date, fmt_num, fmt_signed
 
 __all__ = [
     "heat_color",

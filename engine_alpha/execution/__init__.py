@@ -1,1 +1,1 @@
-"""Execution: the paper broker that fills orders and runs the exit rules."""
+"""Execution: sizing under the caps, the paper broker (fills, exit rules) and the trader."""

@@ -17,11 +17,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from engine_alpha.core.units import DAY_MS
 from engine_alpha.execution.paper_broker import Position, position_from_open_line
 from engine_alpha.ledger.journal import JournalFacts
 from engine_alpha.ledger.metrics import StatsAccumulator, TradeStats, left_sum
 from engine_alpha.ledger.records import FillLine
-from engine_alpha.units import DAY_MS
 
 __all__ = ["DAY_MS", "Book", "ClosedTrades"]
 

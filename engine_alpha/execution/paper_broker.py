@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine_alpha.core.units import BPS
 from engine_alpha.ledger.arithmetic import fee_usd, net_pnl_usd, slippage_paid_bps
 from engine_alpha.market.bars import Bar
 from engine_alpha.market.rules import round_price
-from engine_alpha.units import BPS
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from engine_alpha.config.config_loader import ChloeConfig, ConfigError
+from engine_alpha.execution.sizing import asset_caps
 from engine_alpha.execution.trader import AssetPlan
 from engine_alpha.market.rules import MarketRules
-from engine_alpha.risk.sizing import asset_caps
 from engine_alpha.strategy.filters import FilterRules
 
 

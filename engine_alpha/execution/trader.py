@@ -26,12 +26,12 @@ from engine_alpha.execution.paper_broker import (
     open_line,
     stop_and_target,
 )
+from engine_alpha.execution.sizing import AssetCaps, size_order
 from engine_alpha.ledger.arithmetic import fee_usd
 from engine_alpha.ledger.journal import Journal
 from engine_alpha.ledger.signal_log import SignalLog
 from engine_alpha.market.bars import Bar, BarTime
 from engine_alpha.market.rules import MarketRules
-from engine_alpha.risk.sizing import AssetCaps, size_order
 from engine_alpha.strategy.decided import Decided
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine_alpha.units import BPS
+from engine_alpha.core.units import BPS
 
 __all__ = ["fee_usd", "fill_arithmetic_problem", "net_pnl_usd", "slippage_paid_bps"]
 

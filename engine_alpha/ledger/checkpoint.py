@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from engine_alpha.atomic_files import WriteFailedError, open_regular, replace_atomic
+from engine_alpha.core.atomic_files import WriteFailedError, open_regular, replace_atomic
 from engine_alpha.ledger.journal import (
     FillDict,
     Journal,

@@ -27,8 +27,8 @@ from typing import IO, TYPE_CHECKING, Annotated, Any, Literal, TypeVar, Union, g
 import orjson
 from pydantic import ValidationError
 
-from engine_alpha.atomic_files import WriteFailedError, fsync_dir, open_regular
-from engine_alpha.bounded_lines import LongLine, bounded_lines
+from engine_alpha.core.atomic_files import WriteFailedError, fsync_dir, open_regular
+from engine_alpha.core.bounded_lines import LongLine, bounded_lines
 from engine_alpha.ledger.arithmetic import fill_arithmetic_problem
 from engine_alpha.ledger.records import FillLine
 

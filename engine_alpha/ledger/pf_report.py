@@ -13,11 +13,11 @@ from typing import Any, NamedTuple, Protocol
 
 import orjson
 
-from engine_alpha.atomic_files import replace_atomic
+from engine_alpha.core.atomic_files import replace_atomic
+from engine_alpha.core.units import DAY_MS
 from engine_alpha.ledger.journal import read_journal
 from engine_alpha.ledger.metrics import TradeStats, left_sum, summarize
 from engine_alpha.ledger.records import FillLine
-from engine_alpha.units import DAY_MS
 
 __all__ = [
     "DAY_MS",

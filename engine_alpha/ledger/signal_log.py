@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from engine_alpha.atomic_files import WriteFailedError, open_regular
-from engine_alpha.bounded_lines import MAX_LOG_LINE_BYTES
+from engine_alpha.core.atomic_files import WriteFailedError, open_regular
+from engine_alpha.core.bounded_lines import MAX_LOG_LINE_BYTES
 
 __all__ = ["SignalLog", "cut_back", "step_ts"]
 

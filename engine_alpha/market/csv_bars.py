@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from engine_alpha.bounded_lines import LongLine, bounded_lines
+from engine_alpha.core.bounded_lines import LongLine, bounded_lines
 from engine_alpha.market.bars import Bar
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 `research/<SYMBOL>/edge.json` carries `signal_distribution`: the model parameters the signals
 came from, and the number of signals in each `regime|bucket` cell over every accepted bar (no
-forward window needed, no half split). `rollout.reports.load_research_distributions` reads it.
+forward window needed, no half split). `ops.reports_reader.load_research_distributions` reads it.
 """
 
 from __future__ import annotations

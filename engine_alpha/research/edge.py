@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine_alpha.config.models import REGIMES
-from engine_alpha.units import BPS
+from engine_alpha.core.units import BPS
 
 __all__ = [
     "BPS",

@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from engine_alpha.dashboard.formatting import fmt_edge, fmt_mean_n, fmt_signed
+from engine_alpha.core.formatting import fmt_edge, fmt_mean_n, fmt_signed
 
 __all__ = ["read_summary", "research_section_html"]
 

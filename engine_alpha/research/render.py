@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from engine_alpha.config.models import REGIMES, AssetProfile
-from engine_alpha.dashboard.formatting import fmt_edge, fmt_mean_n, fmt_signed
+from engine_alpha.core.formatting import fmt_edge, fmt_mean_n, fmt_signed
 from engine_alpha.research.analysis import (
     FLAG_IS_CI_ZERO,
     FLAG_OOS_CI_ZERO,

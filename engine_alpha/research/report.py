@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from engine_alpha.atomic_files import replace_atomic
 from engine_alpha.config.models import REGIMES, AssetProfile
+from engine_alpha.core.atomic_files import replace_atomic
 from engine_alpha.research.analysis import AssetResult, HalfTable, ResearchSettings
 from engine_alpha.research.distribution import distribution_json
 from engine_alpha.research.edge import N_BUCKETS, Summary, cell_name

@@ -1,1 +1,1 @@
-"""Risk: order sizing under per-trade, daily and portfolio caps, and the portfolio risk engine."""
+"""Risk: the portfolio risk engine (a read-only report over config, journal and bars)."""

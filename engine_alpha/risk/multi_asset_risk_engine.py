@@ -1,8 +1,9 @@
 """The portfolio risk engine (SPEC §6): risk scores, weighted edge, trade rates, vol multipliers.
 
 Pure functions of the config, the journal's history, the signal log, the recorded error events,
-bars per asset and the research counts (`rollout.reports` reads them). docs/risk.md defines every
-figure. The limit itself is enforced at sizing (`risk/sizing.py`, refusal `exposure_cap`).
+bars per asset and the research counts (`ops.reports_reader` reads them). docs/risk.md defines
+every figure. The limit itself is enforced at sizing (`execution/sizing.py`, refusal
+`exposure_cap`).
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ from typing import Any
 
 from engine_alpha.config.config_loader import ChloeConfig
 from engine_alpha.config.models import TIER1_MIN_EDGE_BPS
+from engine_alpha.core.units import DAY_MS, HOUR_MS
+from engine_alpha.execution.sizing import asset_caps
 from engine_alpha.ledger.metrics import summarize
 from engine_alpha.market.bars import Bar
-from engine_alpha.risk.sizing import asset_caps
-from engine_alpha.rollout.blockers import Blocker
-from engine_alpha.rollout.events import errors_by_symbol
-from engine_alpha.rollout.history import LedgerHistory
-from engine_alpha.rollout.reports import ResearchCounts
+from engine_alpha.ops.blockers import Blocker
+from engine_alpha.ops.events import errors_by_symbol
+from engine_alpha.ops.history import LedgerHistory
+from engine_alpha.ops.reports_reader import ResearchCounts
 from engine_alpha.signals.model import SignalModel
 from engine_alpha.strategy.filters import FilterRules, refusal
 from engine_alpha.strategy.task import StrategyTask
 from engine_alpha.strategy.volatility import MIN_VOL_MULTIPLIER
-from engine_alpha.units import DAY_MS, HOUR_MS
 
 __all__ = [
     "AssetRisk",

@@ -41,7 +41,7 @@ from typing import Any, Final, Literal, get_args
 from urllib.parse import parse_qs, urlsplit
 
 from engine_alpha.config.models import timeframe_ms
-from engine_alpha.units import DAY_MS
+from engine_alpha.core.units import DAY_MS
 
 __all__ = [
     "API_PREFIX",

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine_alpha.cli_ops import EXIT_OK, main
+from engine_alpha.cli.operator import main
+from engine_alpha.core.exit_codes import EXIT_OK
 from tests.conftest import SAMPLE_DATA
 from tests.e2e.daemon_process import DaemonProcess
 
@@ -39,7 +40,7 @@ def _slow_data(tmp_path: Path) -> Path:
 def test_a_daemon_that_exited_is_not_running(
     capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
 ) -> None:
-    from engine_alpha.reports_lock import lock_holder_pid
+    from engine_alpha.ops.reports_lock import lock_holder_pid
 
     reports = tmp_path / "reports"
     # 1,999 hourly bars at 36,000 x real time: about 200 s unless stopped, which the test does

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from engine_alpha.cli.research_command import ResearchCommand
 from engine_alpha.config.config_loader import load_config
 from engine_alpha.dashboard.multi_asset_panel import gather, status_dict
-from engine_alpha.research.command import ResearchCommand
 from tests.dashboard.conftest import Replay
 
 PHASE_2_1 = ("BTCUSDT", "MATICUSDT", "AVAXUSDT", "DOGEUSDT")

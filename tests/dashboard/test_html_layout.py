@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from engine_alpha.cli_ops import EXIT_OK, main
-from engine_alpha.research.cli import main as research_main
+from engine_alpha.cli.operator import main
+from engine_alpha.cli.research import main as research_main
+from engine_alpha.core.exit_codes import EXIT_OK
 from tests.conftest import SAMPLE_DATA
 from tests.dashboard.conftest import Replay
 from tests.dashboard.test_html_report import _browser

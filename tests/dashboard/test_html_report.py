@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from engine_alpha.cli_ops import EXIT_OK, main
+from engine_alpha.cli.operator import main
+from engine_alpha.core.exit_codes import EXIT_OK
 from engine_alpha.dashboard.multi_asset_panel import portfolio_cells, table_cells
 from tests.conftest import SAMPLE_DATA
 from tests.dashboard.conftest import Replay
@@ -164,7 +165,7 @@ def test_the_report_of_empty_reports_renders_too(
 def test_the_research_section_is_included_when_research_has_run(
     capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
 ) -> None:
-    from engine_alpha.research.cli import main as research_main
+    from engine_alpha.cli.research import main as research_main
 
     reports = tmp_path / "reports"
     data = str(SAMPLE_DATA)

@@ -9,7 +9,7 @@ from rich.console import Console, RenderableType
 
 from engine_alpha.config.config_loader import PAPER_FILE
 from engine_alpha.dashboard.live_panel import LivePanel, run_live_panel
-from tests.rollout.factory import DAY_MS, T0, Journal
+from tests.ops.factory import DAY_MS, T0, Journal
 
 
 class _CountingPanel(LivePanel):

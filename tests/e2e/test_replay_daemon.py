@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from engine_alpha.config.config_loader import PAPER_FILE, load_config
-from engine_alpha.ledger.audit import audit_journal
-from engine_alpha.reports import recompute_pf_local
+from engine_alpha.ledger.reports_dir import recompute_pf_local
+from engine_alpha.ops.journal_audit import audit_journal
 from tests.conftest import EditConfig
 from tests.daemon_runs import RunResult
 

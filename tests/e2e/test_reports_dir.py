@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine_alpha.service import EXIT_REPORTS_DIR
+from engine_alpha.core.exit_codes import EXIT_REPORTS_DIR
 from tests.daemon_runs import REPO, RunResult, child_env, chloe_command
 from tests.e2e.daemon_process import DaemonProcess
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine_alpha.cli_ops import EXIT_OK, main
+from engine_alpha.cli.operator import main
 from engine_alpha.config.config_loader import PAPER_FILE
+from engine_alpha.core.exit_codes import EXIT_OK
 from tests.e2e.daemon_process import DaemonProcess
 
 SLOW = "--speed=1440000"

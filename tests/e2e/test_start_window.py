@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine_alpha.config.config_loader import load_config
-from engine_alpha.journal_check import check_reports
+from engine_alpha.ops.journal_verify import check_reports
 from tests.conftest import EditConfig
 from tests.e2e.daemon_process import DaemonProcess
 from tests.e2e.test_replay_daemon import _enable_all

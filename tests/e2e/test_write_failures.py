@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from engine_alpha.config.config_loader import load_config
-from engine_alpha.journal_check import check_reports
+from engine_alpha.ops.journal_verify import check_reports
 from tests.conftest import EditConfig
 from tests.daemon_runs import RunResult
 from tests.e2e.test_replay_daemon import _enable_all, _without_wall_time

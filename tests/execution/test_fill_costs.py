@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from engine_alpha.config.config_loader import load_config
 from engine_alpha.execution.paper_broker import fill_costs_fields, fill_price
 from engine_alpha.ledger.arithmetic import fill_arithmetic_problem
+from engine_alpha.ops.reports_reader import load_bars
 from engine_alpha.research.simulate import EXIT_REASONS, simulate_trades
-from engine_alpha.rollout.reports import load_bars
 from engine_alpha.signals.model import SignalModel
 from tests.conftest import SAMPLE_DATA
 from tests.daemon_runs import RunResult

@@ -15,12 +15,12 @@ import orjson
 
 from engine_alpha.config.models import ExecutionSettings
 from engine_alpha.execution.book import Book
+from engine_alpha.execution.sizing import AssetCaps
 from engine_alpha.execution.trader import AssetPlan, Trader
 from engine_alpha.ledger.journal import Journal
 from engine_alpha.ledger.signal_log import SignalLog
 from engine_alpha.market.bars import Bar, BarTime
 from engine_alpha.market.rules import MarketRules
-from engine_alpha.risk.sizing import AssetCaps
 from engine_alpha.signals.decision import BarDecision, bucket_of
 from engine_alpha.strategy.decided import Decided
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine_alpha.atomic_files import WriteFailedError
+from engine_alpha.core.atomic_files import WriteFailedError
 from engine_alpha.execution.book import Book
 from engine_alpha.ledger.checkpoint import (
     Checkpointer,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine_alpha.research.cli import main
+from engine_alpha.cli.research import main
 from engine_alpha.research.html import read_summary, research_section_html
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "ohlcv"

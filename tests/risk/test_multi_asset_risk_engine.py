@@ -19,19 +19,19 @@ from hypothesis import strategies as st
 from engine_alpha.config.config_loader import PAPER_FILE, ChloeConfig, load_config
 from engine_alpha.ledger.journal import read_journal
 from engine_alpha.market.bars import Bar
+from engine_alpha.ops.history import fold_history
+from engine_alpha.ops.reports_reader import load_bars, load_research_counts
 from engine_alpha.risk.multi_asset_risk_engine import (
     RiskReport,
     assess_risk,
     research_trades_per_day,
     sizing_volatility,
 )
-from engine_alpha.rollout.history import fold_history
-from engine_alpha.rollout.reports import load_bars, load_research_counts
 from engine_alpha.strategy.filters import FilterRules
 from engine_alpha.strategy.task import StrategyTask
 from engine_alpha.strategy.volatility import MIN_VOL_MULTIPLIER
 from tests.conftest import REPO, SAMPLE_DATA, EditConfig
-from tests.rollout.factory import DAY_MS, HOUR_MS, T0, Journal, signal
+from tests.ops.factory import DAY_MS, HOUR_MS, T0, Journal, signal
 
 ALL_TRADEABLE = ("BTCUSDT", "MATICUSDT", "AVAXUSDT", "DOGEUSDT", "XRPUSDT", "SOLUSDT")
 

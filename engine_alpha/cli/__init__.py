@@ -1,0 +1,1 @@
+"""The `chloe` command line: every subcommand, one folder resolver, the run summary."""

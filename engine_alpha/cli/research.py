@@ -1,0 +1,104 @@
+"""`chloe research`: `register(subparsers)` adds it to `chloe`; heavy imports wait for a run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine_alpha.cli import folders
+
+__all__ = ["build_parser", "main", "register"]
+
+_HELP = "measure edge per regime|bucket cell from bars, in and out of sample"
+
+
+def _split(text: str) -> Any:
+    from engine_alpha.research.split import parse_split
+
+    try:
+        return parse_split(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Add `research` to the `chloe` subcommands; its handler is `args.handler`."""
+    parser = subparsers.add_parser("research", help=_HELP, description=_HELP)
+    parser.add_argument("--data", help="bar CSV directory (default: feed.data_dir of the config)")
+    parser.add_argument(
+        "--horizon", type=_positive_int, default=4, help="forward-return horizon in bars (4)"
+    )
+    parser.add_argument(
+        "--split",
+        type=_split,
+        default=None,
+        help="out of sample from this UTC date (2023-01-01) or fraction of each span (2/3)",
+    )
+    parser.add_argument("--assets", nargs="+", metavar="SYMBOL", help="default: every profile")
+    parser.add_argument(
+        "--min-samples",
+        type=_positive_int,
+        default=30,
+        help="smallest group that can be chosen as best regime, bucket or cell (30)",
+    )
+    folders.add_dir_options(parser)
+    parser.add_argument(
+        "--propose-profiles", metavar="FILE", help="write a proposed profiler file here"
+    )
+    parser.add_argument(
+        "--write-profiles",
+        action="store_true",
+        help="replace the config's profiler file with the proposal (after validating both files)",
+    )
+    parser.add_argument("--cells", action="store_true", help="also print each asset's cells")
+    parser.set_defaults(handler=run_command)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """A parser with only `research`, for `python -m engine_alpha research`."""
+    parser = argparse.ArgumentParser(prog="chloe")
+    register(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `research` from the arguments after the program name."""
+    args = build_parser().parse_args(["research", *(sys.argv[1:] if argv is None else argv)])
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The `research` handler: exit 0 on success, 2 on a config or profile problem."""
+    from engine_alpha.cli.research_command import ResearchCommand
+
+    command = ResearchCommand(
+        config_dir=folders.config_dir(args),
+        reports_dir=folders.reports_dir(args),
+        data_dir=Path(args.data) if args.data else None,
+        horizon_bars=args.horizon,
+        split=args.split,
+        assets=args.assets,
+        min_samples=args.min_samples,
+        propose_path=Path(args.propose_profiles) if args.propose_profiles else None,
+        write_profiles=args.write_profiles,
+        show_cells=args.cells,
+        now=lambda: datetime.now(UTC),
+    )
+    return command.run()
