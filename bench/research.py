@@ -111,7 +111,7 @@ def main() -> int:
             f"{os.cpu_count()} cores ({platform.machine()}), load average "
             f"{os.getloadavg()[0]:.1f} at the end (other jobs share the machine). "
             f"{bars:,} bars (12 assets), one process, one core: every bar read, validated and "
-            "decided by `SignalModel.update`, then the edge tables and one simulated trade per "
+            "decided by `BreakoutModel.update`, then the edge tables and one simulated trade per "
             "signal, the JSON reports, the table and a proposed profile.",
             "",
             "| run | wall s | CPU s | peak RSS MB |",

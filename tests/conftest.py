@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.daemon_runs import REPO, RunResult, child_env, chloe_command
+from tests.plugin_packages import install_all
 
 # Property tests judge behaviour, not speed: the machine may be busy (2 cores, CI beside other
 # jobs), so no per-example deadline and no "generation is slow" health check.
@@ -20,6 +21,12 @@ settings.register_profile(
     "chloe", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.load_profile("chloe")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the local model packages first, so tests parametrised by model see them."""
+    install_all()
+
 
 SHIPPED_CONFIG = REPO / "config"
 SAMPLE_DATA = REPO / "data" / "ohlcv"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from engine_alpha.config.signal_models import DEFAULT_MODEL, check_params
 
 DEFAULT_MAX_PRICE_JUMP = 10.0  # feed.max_price_jump: a bar beyond 10x / 0.1x of the last close
 
@@ -79,6 +81,22 @@ class PositionSizing(_Model):
     max_notional_per_trade_usd: Annotated[float, Field(ge=0.0)] = 0.0
 
 
+class SignalModelChoice(_Model):
+    """Which signal model an asset runs, and its parameters (docs/signal-models.md).
+
+    The name must be an installed model (`chloe models`) and the parameters valid for it;
+    parameters left out take the model's defaults.
+    """
+
+    name: Annotated[str, StringConstraints(min_length=1)] = DEFAULT_MODEL
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _installed_and_valid(self) -> SignalModelChoice:
+        check_params(self.name, self.params)
+        return self
+
+
 class AssetProfile(_Model):
     """One asset's research profile: its tier, edge and the filters that follow from them."""
 
@@ -95,6 +113,8 @@ class AssetProfile(_Model):
     position_sizing: PositionSizing = Field(default_factory=PositionSizing)
     best_selective_cell: Cell | None = None
     best_selective_cell_edge_bps: float | None = None
+    signal_model: SignalModelChoice | None = None
+    """None (or absent): the breakout model with its defaults."""
 
     @model_validator(mode="after")
     def _tier_matches_edge(self) -> AssetProfile:

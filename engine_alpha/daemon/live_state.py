@@ -69,7 +69,7 @@ def restore_live_state(
             out.problems[symbol] = str(exc)
             continue
         out.models[symbol] = bar_ts
-        if (close := task.model.last_close) is not None:
+        if (close := task.last_close) is not None:
             out.closes[symbol] = close
     # An order restored without its model would be re-derived by the warm-up anyway.
     out.pending = {s: order for s, order in orders.items() if s in out.models}

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from engine_alpha.config.config_loader import ChloeConfig, ConfigError, load_config
+from engine_alpha.config.models import SignalModelChoice
 from engine_alpha.core.atomic_files import WriteFailedError
 from engine_alpha.core.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_JOURNAL_DAMAGED, EXIT_OK
 from engine_alpha.core.formatting import fmt_iso_utc
@@ -49,7 +50,7 @@ from engine_alpha.market.bars import BarTime
 from engine_alpha.market.exchange_errors import FeedError
 from engine_alpha.market.replay import NoReplayDataError, ReplayFeed
 from engine_alpha.market.rules import MarketRules, MarketRulesError, load_market_rules
-from engine_alpha.signals.model import WARMUP_BARS
+from engine_alpha.signals.catalog import identity, model_factory, model_name
 from engine_alpha.strategy.filters import FilterRules
 from engine_alpha.strategy.task import StrategyTask
 
@@ -146,13 +147,23 @@ class Daemon:
         self.markets = load_market_rules(Path(config.paper.feed.markets_file))
         self.symbols = run_symbols(config, list(self.book.positions))
         self.plans, rules = self._plan(config, self.markets)
-        tasks = {symbol: StrategyTask(symbol=symbol, rules=rules[symbol]) for symbol in self.plans}
+        tasks = {
+            symbol: StrategyTask(
+                symbol=symbol,
+                rules=rules[symbol],
+                new_model=model_factory(choice := _model_choice(config, symbol)),
+                model_name=model_name(choice),
+            )
+            for symbol in self.plans
+        }
         # Live: continue each model from the checkpoint's live state (live_state.py).
         self.restored = restore_live_state(
             recovery.live_state if self.live else None, tasks, self.book.last_bar_ts
         )
         if self.live:
             self._log_restored(fresh=self.book.lines == 0 and recovery.live_state is None)
+        for task in tasks.values():
+            task.log_failure(restored=True)  # a stop saved with the state stays a stop
         resume_after = self.restored.resume_after_ms
         signals_path = self.reports_dir / SIGNALS_FILE
         removed = cut_back(signals_path, resume_after)
@@ -228,6 +239,10 @@ class Daemon:
         self.plans = plans
         self.config = config
 
+    def warmup_bars(self) -> int:
+        """The longest warm-up among the assets' models: what the live feed backfills."""
+        return max(task.model.warmup_bars for task in self.runner.tasks.values())
+
     def _log_restored(self, *, fresh: bool) -> None:
         """Say which models continue from saved state, and which warm up and what that changes."""
         restored = self.restored
@@ -244,7 +259,7 @@ class Daemon:
                 "model_state_warmup",
                 symbols=sorted(restored.problems),
                 reasons=restored.problems,
-                warmup_bars=WARMUP_BARS,
+                warmup_bars=self.warmup_bars(),
                 effect="these models start from a backfill warm-up: their confidence ranks and "
                 "slow averages, and so their next decisions, can differ from an uninterrupted "
                 "run's until those windows turn over (about 500 bars)",
@@ -273,7 +288,7 @@ class Daemon:
         self._ccxt = CcxtFeed(
             feed,
             self.symbols,
-            warmup_bars=WARMUP_BARS,
+            warmup_bars=self.warmup_bars(),
             resume_from=self.restored.models,
             resume_closes=self.restored.closes,
             log=log,
@@ -389,8 +404,13 @@ class Daemon:
         for symbol, plan in plans.items():
             rules = new_rules[symbol]
             task = self.runner.tasks[symbol]
-            if plan != self.plans[symbol] or rules != task.rules:
+            if self._replace_model(
+                task, _model_choice(self.config, symbol), _model_choice(new, symbol)
+            ):
                 changed.append(symbol)
+            if plan != self.plans[symbol] or rules != task.rules:
+                if symbol not in changed:
+                    changed.append(symbol)
                 task.rules = rules
                 if not plan.trades:
                     self.trader.pending.pop(symbol, None)
@@ -411,6 +431,23 @@ class Daemon:
             changed=changed,
             trading=new.trading_symbols(),
             last_bar_ts=self.trader.last_bar_ts,
+        )
+        return True
+
+    def _replace_model(
+        self, task: StrategyTask, old: SignalModelChoice | None, new: SignalModelChoice | None
+    ) -> bool:
+        """At a reload: a changed model or parameters start cold on this asset only."""
+        if identity(old) == identity(new):
+            return False
+        task.replace_model(model_factory(new), model_name(new))
+        self.log.warning(
+            "reload_model_changed",
+            symbol=task.symbol,
+            model=identity(new),
+            warmup_bars=task.model.warmup_bars,
+            effect="the new model starts cold from the next bar: this asset takes no new "
+            "signal until it has seen its warm-up bars; open positions keep their exits",
         )
         return True
 
@@ -517,6 +554,12 @@ def status_text(*, tasks: int, trading: list[str], last_bar_ts: int | None, fill
         parts.append(f"last_bar={fmt_iso_utc(last_bar_ts)}")
     parts.append(f"fills={fills}")
     return " ".join(parts)
+
+
+def _model_choice(config: ChloeConfig, symbol: str) -> SignalModelChoice | None:
+    """The model an asset's profile names (None: the default breakout, or no profile)."""
+    profile = config.profiler.assets.get(symbol)
+    return None if profile is None else profile.signal_model
 
 
 def _write(write: Callable[[Path, Any], None], path: Path, data: Any) -> None:

@@ -16,7 +16,7 @@ from engine_alpha.config.models import AssetProfile, ObservationSettings
 from engine_alpha.ops.chi_square import MIN_EXPECTED, GoodnessOfFit, goodness_of_fit
 from engine_alpha.ops.history import TakenTrade
 from engine_alpha.ops.reports_reader import ResearchDistribution
-from engine_alpha.signals.model import SignalParams
+from engine_alpha.signals.breakout import BreakoutParams
 from engine_alpha.signals.state import dump_state
 from engine_alpha.strategy.filters import FilterRules, refusal
 
@@ -118,7 +118,7 @@ def _expected_shares(
     """Research's share of each bucket among its focus-regime signals, or why it is unknown."""
     if research is None:
         return None, "no research for this asset (run chloe research)"
-    if research.model != dump_state(SignalParams()):
+    if research.model != dump_state(BreakoutParams()):
         return None, f"{research.source} is for other signal model parameters (run it again)"
     counts = [0] * len(BUCKETS)
     for cell, n in research.cells.items():

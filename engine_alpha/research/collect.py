@@ -1,4 +1,4 @@
-"""One asset's bars through the daemon's `BarValidator` and `SignalModel.update`, as columns.
+"""One asset's bars through the daemon's `BarValidator` and `BreakoutModel.update`, as columns.
 
 Refused rows and bars are counted by code and skipped, gaps only counted, as the replay feed does.
 """
@@ -18,8 +18,8 @@ from engine_alpha.market.bars import Bar
 from engine_alpha.market.csv_bars import RowRefusal, read_bars
 from engine_alpha.market.validation import BarValidator
 from engine_alpha.research.edge import NO_REGIME
+from engine_alpha.signals.breakout import BreakoutModel
 from engine_alpha.signals.decision import BarDecision
-from engine_alpha.signals.model import SignalModel
 
 __all__ = ["AssetSeries", "collect_bars", "collect_file"]
 
@@ -55,7 +55,7 @@ def collect_file(
     path: Path,
     symbol: str,
     timeframe_ms: int,
-    model_factory: Callable[[], SignalModel] = SignalModel,
+    model_factory: Callable[[], BreakoutModel] = BreakoutModel,
 ) -> AssetSeries:
     """Read, validate and decide every bar of one CSV file."""
     refused: Counter[str] = Counter()
@@ -78,7 +78,7 @@ def collect_bars(
     bars: Iterable[Bar],
     symbol: str,
     timeframe_ms: int,
-    model_factory: Callable[[], SignalModel] = SignalModel,
+    model_factory: Callable[[], BreakoutModel] = BreakoutModel,
 ) -> AssetSeries:
     """Validate and decide `bars` in order; refused bars are counted by code and skipped."""
     validator = BarValidator(symbol, timeframe_ms)

@@ -14,15 +14,15 @@ import numpy as np
 
 from engine_alpha.research.collect import AssetSeries
 from engine_alpha.research.edge import N_CELLS, cell_name
-from engine_alpha.signals.model import SignalParams
+from engine_alpha.signals.breakout import BreakoutParams
 from engine_alpha.signals.state import dump_state
 
 __all__ = ["distribution_json", "model_params", "signal_cells"]
 
 
-def model_params(params: SignalParams | None = None) -> Any:
+def model_params(params: BreakoutParams | None = None) -> Any:
     """The signal model's parameters as JSON data (what a distribution is only valid for)."""
-    return dump_state(params or SignalParams())
+    return dump_state(params or BreakoutParams())
 
 
 def signal_cells(series: AssetSeries) -> dict[str, int]:
@@ -35,7 +35,7 @@ def signal_cells(series: AssetSeries) -> dict[str, int]:
     return {cell_name(key): int(n) for key, n in enumerate(counts) if n}
 
 
-def distribution_json(cells: Mapping[str, int], params: SignalParams | None = None) -> Any:
+def distribution_json(cells: Mapping[str, int], params: BreakoutParams | None = None) -> Any:
     """The `signal_distribution` block of edge.json."""
     return {
         "model": model_params(params),

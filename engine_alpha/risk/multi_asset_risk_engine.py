@@ -24,7 +24,7 @@ from engine_alpha.ops.blockers import Blocker
 from engine_alpha.ops.events import errors_by_symbol
 from engine_alpha.ops.history import LedgerHistory
 from engine_alpha.ops.reports_reader import ResearchCounts
-from engine_alpha.signals.model import SignalModel
+from engine_alpha.signals.breakout import BreakoutModel
 from engine_alpha.strategy.filters import FilterRules, refusal
 from engine_alpha.strategy.task import StrategyTask
 from engine_alpha.strategy.volatility import MIN_VOL_MULTIPLIER
@@ -159,7 +159,7 @@ def research_trades_per_day(
     bars: Sequence[Bar], rules: FilterRules, timeframe_ms: int
 ) -> float | None:
     """Signals per day that pass `rules`, from the signal model run over `bars` (research)."""
-    model = SignalModel()
+    model = BreakoutModel()
     passed = 0
     first: int | None = None
     for bar in bars:

@@ -6,9 +6,10 @@ a fast/slow EMA gap wider than `trend_atr` ATRs is a trend; everything else is c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pydantic import model_validator
 
 from engine_alpha.signals.indicators import Ema, EwmaVariance, approx_log_return
+from engine_alpha.signals.protocol import ModelParams
 
 __all__ = [
     "CHOP",
@@ -26,8 +27,7 @@ HIGH_VOL = "high_vol"
 CHOP = "chop"
 
 
-@dataclass(frozen=True, slots=True)
-class RegimeParams:
+class RegimeParams(ModelParams):
     """Spans (in bars) and thresholds of the regime rule; docs/strategy.md explains each one."""
 
     vol_fast_bars: int = 24
@@ -37,13 +37,15 @@ class RegimeParams:
     ema_slow_bars: int = 96
     trend_atr: float = 1.5
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _consistent(self) -> RegimeParams:
         if not 1 <= self.vol_fast_bars < self.vol_slow_bars:
             raise ValueError("need 1 <= vol_fast_bars < vol_slow_bars")
         if not 1 <= self.ema_fast_bars < self.ema_slow_bars:
             raise ValueError("need 1 <= ema_fast_bars < ema_slow_bars")
         if self.high_vol_ratio <= 0.0 or self.trend_atr <= 0.0:
             raise ValueError("high_vol_ratio and trend_atr must be > 0")
+        return self
 
     @property
     def slowest_span(self) -> int:

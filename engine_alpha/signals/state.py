@@ -1,7 +1,7 @@
 """A model's state as plain JSON data, and back: what a live restart restores instead of warming up.
 
 The incremental indicators keep their state in `__slots__`; `dump_state` walks those slots
-(deques become lists, nested indicators nested objects, frozen parameter dataclasses their
+(deques become lists, nested indicators nested objects, parameter models their
 fields) and `restore_state` writes them back into a freshly built object of the same parameters.
 The fresh object is the template: every slot must be present with the template's type, and the
 parameters must be equal, else `StateError` says what differs (the caller then warms up). Floats
@@ -15,7 +15,9 @@ import dataclasses
 from collections import deque
 from typing import Any
 
-__all__ = ["StateError", "dump_state", "restore_state"]
+from pydantic import BaseModel
+
+__all__ = ["SlotState", "StateError", "dump_state", "restore_state"]
 
 
 class StateError(ValueError):
@@ -39,6 +41,8 @@ def dump_state(obj: object) -> Any:
         return [dump_state(x) for x in obj]
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: dump_state(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, BaseModel):
+        return {name: dump_state(getattr(obj, name)) for name in type(obj).model_fields}
     names = _slots(obj)
     if not names:
         raise TypeError(f"cannot save the state of a {type(obj).__name__}")
@@ -49,7 +53,7 @@ def restore_state(obj: object, state: Any, where: str = "model") -> None:
     """Write `state` (from `dump_state`) into `obj`, built with the parameters it was saved with."""
     if not isinstance(state, dict):
         raise StateError(f"{where}: expected an object, got {type(state).__name__}")
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    if isinstance(obj, BaseModel) or (dataclasses.is_dataclass(obj) and not isinstance(obj, type)):
         if dump_state(obj) != state:
             raise StateError(f"{where}: parameters differ (saved {state}, now {dump_state(obj)})")
         return
@@ -88,3 +92,18 @@ def _value(template: Any, saved: Any, where: str) -> Any:
         return items
     restore_state(template, saved, where)
     return _IN_PLACE
+
+
+class SlotState:
+    """`snapshot` and `restore` for a model that keeps its state in `__slots__`: a model
+    written this way gets the signal-model protocol's state methods for free."""
+
+    __slots__ = ()
+
+    def snapshot(self) -> Any:
+        """Everything the model keeps, as JSON data (`dump_state`)."""
+        return dump_state(self)
+
+    def restore(self, state: Any) -> None:
+        """Continue from a `snapshot()` of a model built with the same parameters."""
+        restore_state(self, state)

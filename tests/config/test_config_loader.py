@@ -18,7 +18,7 @@ from engine_alpha.config.config_loader import (
     load_json,
 )
 from engine_alpha.config.models import tier_for_edge, timeframe_ms
-from engine_alpha.config.schema import schema_files
+from engine_alpha.config.schema import builtin_schema_files
 from tests.conftest import REPO, SHIPPED_CONFIG, EditConfig
 
 SPEC_SNIPPET = """
@@ -190,7 +190,7 @@ def test_load_json_error_names_the_file(tmp_path: Path) -> None:
 
 
 def test_committed_schemas_match_the_models() -> None:
-    for name, text in schema_files().items():
+    for name, text in builtin_schema_files().items():
         committed = SHIPPED_CONFIG / "schema" / name
         assert committed.read_text() == text, f"run `chloe config schema` to refresh {name}"
         assert json.loads(text)["additionalProperties"] is False

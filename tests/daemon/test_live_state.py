@@ -12,14 +12,14 @@ from hypothesis import strategies as st
 from engine_alpha.daemon.live_state import LiveStateKeeper, restore_live_state
 from engine_alpha.execution.trader import PendingOrder
 from engine_alpha.market.bars import Bar
-from engine_alpha.signals.model import SignalModel, SignalParams
+from engine_alpha.signals.breakout import BreakoutModel, BreakoutParams
 from engine_alpha.signals.state import StateError
 from engine_alpha.strategy.task import StrategyTask
 from tests.signals.series import SMALL, bar_series, random_walk
 
 
-def _task(params: SignalParams = SMALL, symbol: str = "TESTUSDT") -> StrategyTask:
-    return StrategyTask(symbol=symbol, rules=None, model=SignalModel(params))
+def _task(params: BreakoutParams = SMALL, symbol: str = "TESTUSDT") -> StrategyTask:
+    return StrategyTask(symbol=symbol, rules=None, new_model=lambda: BreakoutModel(params))
 
 
 def _through_json(data: Any) -> Any:
@@ -53,7 +53,7 @@ def test_a_state_saved_under_other_parameters_or_damaged_is_refused_and_changes_
     task = _task()
     task.decide(random_walk(300, seed=3))
     saved = _through_json(task.state())
-    other = _task(SignalParams(**{**_params(SMALL), "channel_bars": SMALL.channel_bars + 1}))
+    other = _task(BreakoutParams(**{**_params(SMALL), "channel_bars": SMALL.channel_bars + 1}))
     before = other.state()
     with pytest.raises(StateError, match="parameters differ"):
         other.restore(saved)
@@ -68,8 +68,8 @@ def test_a_state_saved_under_other_parameters_or_damaged_is_refused_and_changes_
         _task().restore(missing)
 
 
-def _params(params: SignalParams) -> dict[str, Any]:
-    return {name: getattr(params, name) for name in SignalParams.__dataclass_fields__}
+def _params(params: BreakoutParams) -> dict[str, Any]:
+    return {name: getattr(params, name) for name in BreakoutParams.model_fields}
 
 
 def _order(signal_bar_ts: int) -> PendingOrder:

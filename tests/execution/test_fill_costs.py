@@ -21,7 +21,7 @@ from engine_alpha.execution.paper_broker import fill_costs_fields, fill_price
 from engine_alpha.ledger.arithmetic import fill_arithmetic_problem
 from engine_alpha.ops.reports_reader import load_bars
 from engine_alpha.research.simulate import EXIT_REASONS, simulate_trades
-from engine_alpha.signals.model import SignalModel
+from engine_alpha.signals.breakout import BreakoutModel
 from tests.conftest import SAMPLE_DATA
 from tests.daemon_runs import RunResult
 
@@ -63,7 +63,7 @@ def test_a_replay_records_each_fills_real_cost_and_research_prices_it_the_same(
             assert line["reference_price"] == by_ts[line["bar_ts"]].open
     assert np.mean([line["slippage_paid_bps"] for line in journal]) > slippage
 
-    model = SignalModel()
+    model = BreakoutModel()
     decisions = [model.update(bar) for bar in bars]
     index = {bar.ts_ms: i for i, bar in enumerate(bars)}
     closes = [x for x in journal if x["action"] == "close" and x["reason"] in EXIT_REASONS]

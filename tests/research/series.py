@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 from engine_alpha.market.bars import Bar
-from engine_alpha.signals.model import SignalModel
+from engine_alpha.signals.breakout import BreakoutModel
 
 HOUR_MS = 3_600_000
 T0 = 1_609_459_200_000  # 2021-01-01 00:00 UTC
@@ -45,12 +45,12 @@ def planted_walk(
     """A random walk where every signal in `regime` with a bucket in `buckets` is followed by
     `horizon` bars that each move `drift` (a fraction) in the signal's direction, open to close.
 
-    The generator runs its own SignalModel to know where the signals fall, so the forward return
+    The generator runs its own BreakoutModel to know where the signals fall, so the forward return
     of each planted signal is (1 + drift) ** horizon - 1, unless a later planted signal of the
     other direction cuts into its window. From bar `flip_after` on, the drift is reversed.
     """
     rng = random.Random(seed)
-    model = SignalModel()
+    model = BreakoutModel()
     bars = []
     price = 100.0
     left, sign = 0, 0.0

@@ -7,13 +7,13 @@ import random
 from hypothesis import strategies as st
 
 from engine_alpha.market.bars import Bar
-from engine_alpha.signals.model import SignalParams
+from engine_alpha.signals.breakout import BreakoutParams
 from engine_alpha.signals.regime import RegimeParams
 
 HOUR_MS = 3_600_000
 
 # Short spans so that generated series of a few dozen bars get through the warm-up and signal.
-SMALL = SignalParams(
+SMALL = BreakoutParams(
     channel_bars=4,
     atr_bars=3,
     volume_bars=3,

@@ -1,4 +1,4 @@
-"""SignalModel: deterministic, no look-ahead, no signal before warm-up, honest confidence."""
+"""BreakoutModel: deterministic, no look-ahead, no signal before warm-up, honest confidence."""
 
 from __future__ import annotations
 
@@ -12,20 +12,20 @@ from hypothesis import strategies as st
 
 from engine_alpha.config.models import REGIMES, ObservationSettings, StrategyProfiler
 from engine_alpha.market.bars import Bar
+from engine_alpha.signals.breakout import WARMUP_BARS, BreakoutModel, BreakoutParams
 from engine_alpha.signals.decision import BarDecision, bucket_of
-from engine_alpha.signals.model import WARMUP_BARS, SignalModel, SignalParams
 from engine_alpha.strategy.filters import FilterRules, refusal
 from tests.signals.series import HOUR_MS, SMALL, bar_series, random_walk
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _run(bars: list[Bar], params: SignalParams = SMALL) -> list[BarDecision]:
-    model = SignalModel(params)
+def _run(bars: list[Bar], params: BreakoutParams = SMALL) -> list[BarDecision]:
+    model = BreakoutModel(params)
     return [model.update(bar) for bar in bars]
 
 
-def _reference(bars: list[Bar], params: SignalParams) -> list[tuple[bool, float | None]]:
+def _reference(bars: list[Bar], params: BreakoutParams) -> list[tuple[bool, float | None]]:
     """Plain-list recomputation of (is a breakout up, confidence) for each breakout bar.
 
     Channels by slicing, ATR and volume average by their defining recursions, ranks by counting.
@@ -66,7 +66,7 @@ def _reference(bars: list[Bar], params: SignalParams) -> list[tuple[bool, float 
     return out
 
 
-def _assert_matches_reference(bars: list[Bar], params: SignalParams) -> int:
+def _assert_matches_reference(bars: list[Bar], params: BreakoutParams) -> int:
     """Compare the model with `_reference` bar by bar; return how many signals were compared."""
     decisions = _run(bars, params)
     compared = 0
@@ -90,7 +90,7 @@ def test_decisions_match_a_plain_recomputation_of_breakouts_and_ranks(bars: list
 @pytest.mark.parametrize("seed", range(4))
 def test_decisions_match_the_recomputation_on_long_random_walks(seed: int) -> None:
     small_windows = _assert_matches_reference(random_walk(800, seed), SMALL)
-    defaults = _assert_matches_reference(random_walk(1500, seed), SignalParams())
+    defaults = _assert_matches_reference(random_walk(1500, seed), BreakoutParams())
     assert small_windows > 50
     assert defaults > 20
 
@@ -152,7 +152,7 @@ def test_flat_bars_then_a_jump_do_not_divide_by_a_zero_atr() -> None:
 def test_chop_breakouts_are_followed_when_fading_is_off() -> None:
     bars = random_walk(600, seed=7)
     faded = _run(bars)
-    followed = _run(bars, replace(SMALL, fade_in_chop=False))
+    followed = _run(bars, SMALL.model_copy(update={"fade_in_chop": False}))
     chop = [(a, b) for a, b in zip(faded, followed, strict=True) if a.regime == "chop"]
     flipped = [(a, b) for a, b in chop if a.direction is not None]
     assert flipped
@@ -161,11 +161,11 @@ def test_chop_breakouts_are_followed_when_fading_is_off() -> None:
 
 
 def test_default_warm_up_is_exposed_and_a_too_short_one_is_refused() -> None:
-    assert SignalModel().params.warmup_bars == WARMUP_BARS
+    assert BreakoutModel().params.warmup_bars == WARMUP_BARS
     with pytest.raises(ValueError, match="warmup_bars"):
-        SignalParams(warmup_bars=SignalParams().regime.vol_slow_bars - 1)
+        BreakoutParams(warmup_bars=BreakoutParams().regime.vol_slow_bars - 1)
     with pytest.raises(ValueError, match="min_rank_samples"):
-        SignalParams(min_rank_samples=0)
+        BreakoutParams(min_rank_samples=0)
 
 
 def _sample(symbol: str) -> list[Bar]:
@@ -176,7 +176,7 @@ def _sample(symbol: str) -> list[Bar]:
 
 def test_on_the_shipped_eth_sample_regimes_buckets_and_filtered_signals_are_all_real() -> None:
     """The default model on the bundled 6 months: every regime, spread buckets, ETH trades."""
-    decisions = _run(_sample("ETHUSDT"), SignalParams())
+    decisions = _run(_sample("ETHUSDT"), BreakoutParams())
     warm = [d for d in decisions if d.regime is not None]
     signals = [d for d in warm if d.direction is not None]
     shares = {r: sum(d.regime == r for d in warm) / len(warm) for r in REGIMES}

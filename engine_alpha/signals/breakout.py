@@ -1,28 +1,31 @@
-"""The signal model: one closed bar in, one BarDecision out, from past and current bars only.
+"""The breakout model (`breakout`, the default): one closed bar in, one BarDecision out.
 
 A close beyond the previous `channel_bars` Donchian channel is a breakout: followed in trend and
 high_vol regimes, faded in chop (mean reversion). Its confidence is the percentile rank of its
 strength among this asset's recent breakout strengths. The daemon and the research pipeline both
-call `SignalModel.update`, so live trading and research see the same decisions.
+call `BreakoutModel.update`, so live trading and research see the same decisions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field, model_validator
 
 from engine_alpha.market.bars import Bar
 from engine_alpha.signals.decision import BarDecision, bucket_of
 from engine_alpha.signals.indicators import Ema, PercentileRank, RollingMax, RollingMin, WilderAtr
+from engine_alpha.signals.protocol import ModelParams, ModelPlugin
 from engine_alpha.signals.regime import CHOP, RegimeParams, RegimeTracker
+from engine_alpha.signals.state import SlotState
 
-__all__ = ["WARMUP_BARS", "SignalModel", "SignalParams"]
+__all__ = ["PLUGIN", "WARMUP_BARS", "BreakoutModel", "BreakoutParams"]
 
 LONG = "long"
 SHORT = "short"
 
 
-@dataclass(frozen=True, slots=True)
-class SignalParams:
+class BreakoutParams(ModelParams):
     """Every knob of the model with its default; docs/strategy.md explains each one."""
 
     channel_bars: int = 24
@@ -32,9 +35,10 @@ class SignalParams:
     min_rank_samples: int = 20
     fade_in_chop: bool = True
     warmup_bars: int = 480
-    regime: RegimeParams = field(default_factory=RegimeParams)
+    regime: RegimeParams = Field(default_factory=RegimeParams)
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _consistent(self) -> BreakoutParams:
         if min(self.channel_bars, self.atr_bars, self.volume_bars) < 1:
             raise ValueError("channel_bars, atr_bars and volume_bars must be >= 1")
         if not 1 <= self.min_rank_samples <= self.rank_window:
@@ -45,18 +49,19 @@ class SignalParams:
                 f"warmup_bars {self.warmup_bars} is shorter than the slowest indicator "
                 f"({floor} bars)"
             )
+        return self
 
 
-WARMUP_BARS = SignalParams().warmup_bars
+WARMUP_BARS = BreakoutParams().warmup_bars
 
 
-class SignalModel:
+class BreakoutModel(SlotState):
     """Incremental per-asset model: `update` costs microseconds and allocates one BarDecision."""
 
     __slots__ = ("_atr", "_bars", "_high", "_low", "_ranks", "_regime", "_volume", "params")
 
-    def __init__(self, params: SignalParams | None = None) -> None:
-        self.params = params = params or SignalParams()
+    def __init__(self, params: BreakoutParams | None = None) -> None:
+        self.params = params = params or BreakoutParams()
         self._atr = WilderAtr(params.atr_bars)
         self._high = RollingMax(params.channel_bars)
         self._low = RollingMin(params.channel_bars)
@@ -64,6 +69,11 @@ class SignalModel:
         self._ranks = PercentileRank(params.rank_window)
         self._regime = RegimeTracker(params.regime)
         self._bars = 0
+
+    @property
+    def warmup_bars(self) -> int:
+        """Bars before regimes and signals show (`params.warmup_bars`)."""
+        return self.params.warmup_bars
 
     @property
     def bars_seen(self) -> int:
@@ -133,3 +143,16 @@ class SignalModel:
         return BarDecision(
             bar.ts_ms, bar.close, atr, regime, direction, confidence, bucket_of(confidence)
         )
+
+
+def _build(params: BreakoutParams) -> BreakoutModel:
+    return BreakoutModel(params)
+
+
+PLUGIN: ModelPlugin[Any] = ModelPlugin(
+    name="breakout",
+    summary="Donchian channel breakout: followed in trend and high_vol, faded in chop; "
+    "confidence = the percentile rank of its ATR- and volume-scaled strength",
+    params=BreakoutParams,
+    build=_build,
+)
