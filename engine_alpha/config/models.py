@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from engine_alpha.config.signal_models import DEFAULT_MODEL, check_params
+from engine_alpha.core.units import DAY_MS, HOUR_MS, MINUTE_MS
 
 DEFAULT_MAX_PRICE_JUMP = 10.0  # feed.max_price_jump: a bar beyond 10x / 0.1x of the last close
 
@@ -24,7 +25,7 @@ PositiveUsd = Annotated[float, Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 _TIMEFRAME = re.compile(r"^([1-9][0-9]*)([mhd])$")
-_UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_UNIT_MS = {"m": MINUTE_MS, "h": HOUR_MS, "d": DAY_MS}
 
 
 def timeframe_ms(timeframe: str) -> int:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import structlog
 
+from engine_alpha.core.units import HOUR_MS
 from engine_alpha.execution.trader import Trader
 from engine_alpha.market.bars import Bar, BarTime
 from engine_alpha.strategy.decided import Decided
@@ -41,7 +42,7 @@ class TradingWindow:
 
     resume_after_ms: int | None
     max_catchup_bars: int = 48
-    timeframe_ms: int = 3_600_000
+    timeframe_ms: int = HOUR_MS
     catchup_from_ms: int | None = None
     live_seen: bool = False
 

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine_alpha.config.models import REGIMES, ExecutionSettings, tier_for_edge
+from engine_alpha.core.units import HOUR_MS
 from engine_alpha.execution.paper_broker import FillCosts, round_trip_pnl_bps
 from engine_alpha.research.collect import AssetSeries
 from engine_alpha.research.distribution import signal_cells
@@ -60,7 +61,7 @@ class ResearchSettings:
     split: Split = DEFAULT_SPLIT
     min_samples: int = 30
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)
-    timeframe_ms: int = 3_600_000
+    timeframe_ms: int = HOUR_MS
 
     def __post_init__(self) -> None:
         if self.horizon_bars < 1 or self.min_samples < 1:

@@ -41,7 +41,7 @@ from typing import Any, Final, Literal, get_args
 from urllib.parse import parse_qs, urlsplit
 
 from engine_alpha.config.models import timeframe_ms
-from engine_alpha.core.units import DAY_MS
+from engine_alpha.core.units import DAY_MS, HOUR_MS
 
 __all__ = [
     "API_PREFIX",
@@ -577,7 +577,7 @@ def _parse_clock(spec: str, start_ms: int | None, default_start_ms: int) -> Fake
 def _default_start_ms(data_dir: Path) -> int:
     """30 days before the last bar of the first CSV, so a warm-up finds history."""
     for path in sorted(data_dir.glob("*-1h.csv")):
-        candles = _Candles(path, 3_600_000)
+        candles = _Candles(path, HOUR_MS)
         if candles.ts:
             return candles.ts[-1] - 30 * DAY_MS
     return int(time.time() * 1000)
