@@ -29,28 +29,15 @@ import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from structlog.typing import FilteringBoundLogger
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import RetryCallState
 
 from engine_alpha.config.models import FeedSettings, timeframe_ms
 from engine_alpha.market.bars import Bar, BarTime
-from engine_alpha.market.exchange_errors import (
-    FeedError,
-    RefusedFeedError,
-    TemporaryFeedError,
-    empty_response,
-    translate,
-    vendor_errors,
-    wait_retry_after,
-)
+from engine_alpha.market.exchange_client import ExchangeClient, bar_from_row
+from engine_alpha.market.exchange_errors import FeedError, RefusedFeedError, TemporaryFeedError
 from engine_alpha.market.rules import MarketRules, market_rules_from_ccxt
 from engine_alpha.market.validation import BarValidator
 
@@ -58,10 +45,8 @@ __all__ = ["BACKFILL_MARGIN_BARS", "DEGRADED_AFTER_TIMEFRAMES", "CcxtFeed"]
 
 BACKFILL_MARGIN_BARS: Final = 24
 DEGRADED_AFTER_TIMEFRAMES: Final = 2
-_PAGE_LIMIT: Final = 1000  # Binance spot klines: at most 1000 rows per request
 _UNPARSEABLE: Final = "unparseable"
 
-T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 Wait = Callable[[RetryCallState], float]
 
@@ -103,8 +88,6 @@ class CcxtFeed:
             raise ValueError(f"symbols must be unique, got {list(symbols)}")
         if warmup_bars < 0 or max_attempts < 1 or jitter_s < 0 or request_timeout_s <= 0:
             raise ValueError("need warmup_bars >= 0, max_attempts >= 1, jitter_s >= 0, timeout > 0")
-        import ccxt.async_support as ccxt_async  # heavy: loaded in live mode only
-
         self.settings = settings
         self.timeframe_ms = timeframe_ms(settings.timeframe)
         self.warmup_bars = warmup_bars
@@ -118,26 +101,19 @@ class CcxtFeed:
         ]
         self._log = log
         self._sleep = clock_sleep
-        self._retry_wait = retry_wait or wait_exponential_jitter(initial=0.5, max=30.0, jitter=0.5)
         self._jitter_s = jitter_s
         self._settle_s = settle_s
         self._max_attempts = max_attempts
         self._monotonic = monotonic
         self._rng = random.Random()
-        self._vendor_errors = vendor_errors()
-        self._exchange: Any = ccxt_async.binance(
-            {
-                "enableRateLimit": True,
-                "timeout": int(request_timeout_s * 1000),
-                "options": {
-                    "fetchMarkets": {"types": ["spot"]},
-                    "fetchCurrencies": False,
-                    "fetchMargins": False,
-                },
-            }
+        self._client = ExchangeClient(
+            log=log,
+            api_url=settings.api_url,
+            sleep=clock_sleep,
+            retry_wait=retry_wait,
+            max_attempts=max_attempts,
+            request_timeout_s=request_timeout_s,
         )
-        if settings.api_url is not None:
-            self._exchange.urls["api"]["public"] = settings.api_url.rstrip("/")
         self._server_ms: tuple[int, float] | None = None  # last exchange time, host monotonic then
         self._first_server_ms: int | None = None
         self._live_from_ms = 0  # bar times before this were history at start
@@ -170,7 +146,7 @@ class CcxtFeed:
         return {st.symbol for st in self._symbols if st.degraded}
 
     async def close(self) -> None:
-        await self._exchange.close()
+        await self._client.close()
 
     # ---- phases
 
@@ -180,7 +156,7 @@ class CcxtFeed:
         while True:
             try:
                 await self._markets()
-                self._observe(await self._call("time", None, self._fetch_time, self._max_attempts))
+                self._observe(await self._client.server_time())
                 return
             except FeedError as exc:
                 self._log.warning("feed_start_waiting", code=exc.code, detail=exc.detail)
@@ -216,7 +192,7 @@ class CcxtFeed:
 
     async def _cycle(self) -> list[BarTime]:
         try:
-            now = await self._call("time", None, self._fetch_time, self._max_attempts)
+            now = await self._client.server_time()
         except FeedError as exc:
             self._log.warning("feed_cycle_skipped", code=exc.code, detail=exc.detail)
             self._update_health(self._now_ms())
@@ -236,10 +212,11 @@ class CcxtFeed:
         attempts = 1 if st.degraded else self._max_attempts
         last_closed = self._last_closed_open(now)
         accepted: list[Bar] = []
+        page = self._client.page_limit  # Binance spot klines: at most 1000 rows per request
         try:
             while st.next_since_ms <= last_closed:
-                limit = min(_PAGE_LIMIT, (last_closed - st.next_since_ms) // self.timeframe_ms + 2)
-                rows = await self._call("klines", st, self._fetch_klines, attempts, st, limit)
+                limit = min(page, (last_closed - st.next_since_ms) // self.timeframe_ms + 2)
+                rows = await self._fetch_klines(st, limit, attempts)
                 closed = [row for row in rows if row[0] + self.timeframe_ms <= now]
                 if not closed:
                     break  # nothing closed since the cursor yet (e.g. an exchange halt)
@@ -266,7 +243,7 @@ class CcxtFeed:
         """Quirk (c): ccxt checks nothing in a candle, so every row goes through the validator."""
         accepted: list[Bar] = []
         for row in rows:
-            bar = _bar(st.symbol, row)
+            bar = bar_from_row(st.symbol, row)
             if bar is None:
                 self._refused(st, _UNPARSEABLE, row)
                 continue
@@ -349,7 +326,7 @@ class CcxtFeed:
 
     async def _markets(self) -> dict[str, Any]:
         """ccxt's markets (loaded once) and each symbol's ccxt name; unknown symbols are logged."""
-        markets = await self._call("exchangeInfo", None, self._fetch_markets, self._max_attempts)
+        markets = await self._client.markets()
         if not self._markets_mapped:
             by_id = {m.get("id"): key for key, m in markets.items() if m.get("spot")}
             for st in self._symbols:
@@ -360,68 +337,17 @@ class CcxtFeed:
             self._markets_mapped = True
         return markets
 
-    async def _call(
-        self,
-        endpoint: str,
-        st: _Symbol | None,
-        fn: Callable[..., Awaitable[T]],
-        attempts: int,
-        *args: Any,
-    ) -> T:
-        """`fn(*args)` with vendor errors translated, temporary ones retried; raises `FeedError`."""
-        retrying = AsyncRetrying(
-            retry=retry_if_exception_type(TemporaryFeedError),
-            stop=stop_after_attempt(attempts),
-            wait=wait_retry_after(self._retry_wait),
-            sleep=self._sleep,
-            before_sleep=self._log_retry(endpoint, st),
-            reraise=True,
+    async def _fetch_klines(self, st: _Symbol, limit: int, attempts: int) -> list[list[Any]]:
+        if st.market is None:
+            raise RuntimeError(f"{st.symbol} has no market")  # _active() keeps these out
+        return await self._client.ohlcv(
+            st.market,
+            self.settings.timeframe,
+            st.next_since_ms,
+            limit,
+            symbol=st.symbol,
+            attempts=attempts,
         )
-        return await retrying(self._translated, fn, *args)
-
-    async def _translated(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-        try:
-            return await fn(*args)
-        except self._vendor_errors as exc:
-            headers = self._exchange.last_response_headers
-            raise translate(exc, response_headers=headers) from exc
-
-    def _log_retry(self, endpoint: str, st: _Symbol | None) -> Callable[[RetryCallState], None]:
-        where = (
-            {"endpoint": endpoint} if st is None else {"endpoint": endpoint, "symbol": st.symbol}
-        )
-
-        def log_retry(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome is not None else None
-            self._log.warning(
-                "feed_request_failed",
-                **where,
-                code=exc.code if isinstance(exc, FeedError) else type(exc).__name__,
-                attempt=state.attempt_number,
-                wait_s=state.upcoming_sleep,
-            )
-
-        return log_retry
-
-    async def _fetch_markets(self) -> dict[str, Any]:
-        markets = await self._exchange.load_markets()
-        if not isinstance(markets, dict) or not markets:
-            raise empty_response("exchangeInfo")
-        return markets
-
-    async def _fetch_time(self) -> int:
-        server_ms = await self._exchange.fetch_time()
-        if not isinstance(server_ms, int):
-            raise empty_response("time")  # quirk (a): a truncated body parses to None
-        return server_ms
-
-    async def _fetch_klines(self, st: _Symbol, limit: int) -> list[list[Any]]:
-        rows = await self._exchange.fetch_ohlcv(
-            st.market, self.settings.timeframe, st.next_since_ms, limit
-        )
-        if not rows:
-            raise empty_response("klines")  # quirk (a): Binance always sends the forming bar
-        return list(rows)
 
     # ---- clock
 
@@ -448,11 +374,3 @@ class CcxtFeed:
 
     def _active(self, now: int) -> list[_Symbol]:
         return [st for st in self._symbols if st.market is not None and st.paused_until_ms <= now]
-
-
-def _bar(symbol: str, row: list[Any]) -> Bar | None:
-    """A ccxt OHLCV row `[ts, o, h, l, c, v]` as a Bar, or None when a field is missing."""
-    ts, o, h, lo, c, v = row[:6]
-    if not isinstance(ts, int) or None in (o, h, lo, c, v):
-        return None
-    return Bar(symbol, ts, float(o), float(h), float(lo), float(c), float(v))
