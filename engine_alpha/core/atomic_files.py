@@ -6,8 +6,10 @@ symbolic link, never blocks on a FIFO, and refuses anything that is not a regula
 `replace_atomic` is the one way Chloe rewrites a file that someone may be reading: a temp file
 beside the target is written, flushed and fsynced, renamed over the target, and the directory is
 fsynced, so a reader sees the old file or the new one, never half of one, and a crash leaves one
-of the two on disk. New files get `NEW_FILE_MODE` less the process umask (0640 under the unit's
-`UMask=0027`), like every other file the daemon creates.
+of the two on disk. `append_atomic` grows a file the same way: the temp file gets a byte-for-byte
+copy of the current content followed by the new bytes, so what was there is never rewritten.
+New files get `NEW_FILE_MODE` less the process umask (0640 under the unit's `UMask=0027`), like
+every other file the daemon creates.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import errno
 import fcntl
 import os
 import secrets
+import shutil
 import stat
 from pathlib import Path
 
@@ -24,6 +27,7 @@ __all__ = [
     "NEW_FILE_MODE",
     "NotRegularFileError",
     "WriteFailedError",
+    "append_atomic",
     "file_kind",
     "fsync_dir",
     "open_regular",
@@ -137,6 +141,33 @@ def replace_atomic(
                 with contextlib.suppress(PermissionError):  # only root may give a file away
                     os.fchown(f.fileno(), *owner)
             os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def append_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with its current bytes followed by `data` (a missing file is created).
+
+    A reader, and a process killed at any instant, sees the file before or after the append,
+    never a part of `data`. The copy is made from an open descriptor of the regular file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _create_temp(path)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                src = open_regular(path, os.O_RDONLY)
+            except FileNotFoundError:
+                pass
+            else:
+                with os.fdopen(src, "rb") as old:
+                    shutil.copyfileobj(old, out, 1 << 20)
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

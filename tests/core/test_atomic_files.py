@@ -11,6 +11,7 @@ import pytest
 from engine_alpha.core.atomic_files import (
     NotRegularFileError,
     WriteFailedError,
+    append_atomic,
     open_regular,
     replace_atomic,
 )
@@ -91,3 +92,26 @@ def test_every_writer_of_reports_refuses_a_fifo(tmp_path: Path) -> None:
             open_writer(fifo)
         assert isinstance(caught.value.cause, NotRegularFileError)
     assert isinstance(EventFileSink(fifo).failure, NotRegularFileError)
+
+
+def test_append_atomic_keeps_every_byte_and_adds_the_new_ones(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "bars.csv"
+    append_atomic(path, b"header\n")
+    old = b"header\n" + bytes(range(256)) * 5000  # larger than one copy buffer
+    path.write_bytes(old)
+    inode = path.stat().st_ino
+    append_atomic(path, b"tail\n")
+    assert path.read_bytes() == old + b"tail\n"
+    assert path.stat().st_ino != inode  # a new file renamed over the old: never half-written
+    assert sorted(p.name for p in path.parent.iterdir()) == ["bars.csv"]
+
+
+def test_append_atomic_refuses_a_symlink_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.write_bytes(b"keep\n")
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    with pytest.raises(NotRegularFileError):
+        append_atomic(link, b"more\n")
+    assert target.read_bytes() == b"keep\n" and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "target"]
