@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_research(sub)
 
+    from engine_alpha.cli.data import register as register_data
+
+    register_data(sub)
+
     from engine_alpha.cli.operator import register as register_ops
 
     register_ops(sub)
