@@ -62,7 +62,7 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A scheduler and two single-threaded workers (each under its nanny), all on 127.0.0.1."""
     where = tmp_path_factory.mktemp("dask")
     info = where / "scheduler.json"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     common = {"cwd": where, "env": env, "stdout": subprocess.DEVNULL}
     log = (where / "dask.log").open("wb")
     sched = subprocess.Popen(
