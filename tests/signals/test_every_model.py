@@ -38,7 +38,7 @@ def _sample(symbol: str) -> list[Bar]:
 
 
 def test_the_built_in_models_are_among_the_installed() -> None:
-    assert {"breakout"} <= {p.name for p in PLUGINS}
+    assert {"breakout", "mean_reversion"} <= {p.name for p in PLUGINS}
 
 
 @pytest.mark.parametrize("plugin", PLUGINS, ids=lambda p: p.name)
