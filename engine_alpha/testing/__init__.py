@@ -1,1 +1,2 @@
-"""Test helpers that ship with the package: the Binance-compatible fake exchange."""
+"""Test helpers that ship with the package: the Binance-compatible fake exchange and the
+reusable signal-model checks (`signal_models.py`)."""
