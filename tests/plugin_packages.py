@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 # Each: a directory with its own pyproject.toml and its modules under src/.
-PACKAGES: list[Path] = []
+PACKAGES: list[Path] = [REPO / "examples" / "chloe-example-model"]
 
 
 def _up_to_date(project: Path) -> bool:
