@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_data(sub)
 
+    from engine_alpha.cli.models import register as register_models
+
+    register_models(sub)
+
     from engine_alpha.cli.operator import register as register_ops
 
     register_ops(sub)
