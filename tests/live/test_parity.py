@@ -29,13 +29,13 @@ BARS = 1000
 LIVE_ASSETS = ("ETHUSDT", "BTCUSDT", "MATICUSDT", "DOGEUSDT", "XRPUSDT")
 
 
-def _cut_sample(target: Path) -> tuple[int, int]:
-    """The first BARS rows of every bundled CSV; returns the first and last open times."""
+def _cut_sample(target: Path, bars: int = BARS) -> tuple[int, int]:
+    """The first `bars` rows of every bundled CSV; returns the first and last open times."""
     (target / "ohlcv").mkdir(parents=True)
     (target / "binance").mkdir()
     shutil.copy(MARKETS_FILE, target / "binance" / "exchangeInfo.json")
     for csv in sorted(SAMPLE_DATA.glob("*.csv")):
-        rows = csv.read_text().splitlines()[: BARS + 1]
+        rows = csv.read_text().splitlines()[: bars + 1]
         (target / "ohlcv" / csv.name).write_text("\n".join(rows) + "\n")
     rows = (target / "ohlcv" / "ETHUSDT-1h.csv").read_text().splitlines()
     return int(rows[1].split(",")[0]), int(rows[-1].split(",")[0])
