@@ -38,6 +38,7 @@ __all__ = [
     "mean_p_value",
     "resample_indices",
     "stationary_indices",
+    "stationary_mean_variance",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -87,6 +88,24 @@ def circular_indices(n: int, block: int, rng: np.random.Generator, replicates: i
     starts = rng.integers(0, n, size=(replicates, n_blocks), dtype=np.int64)
     offsets = np.arange(block, dtype=np.int64)
     out: IntArray = ((starts[:, :, None] + offsets) % n).reshape(replicates, -1)[:, :n]
+    return out
+
+
+def stationary_mean_variance(values: FloatArray, mean_block: float) -> FloatArray:
+    """The exact variance of sqrt(n) * mean* under the stationary bootstrap, per column, in
+    closed form (no resampling): c(0) + 2 sum_{i=1}^{n-1} (1 - i/n) (1-p)^i c(i), with p =
+    1/mean_block and c(i) the circular autocovariance at lag i (Politis and Romano 1994,
+    Lemma 1; the same weights written with ordinary autocovariances are Hansen's 2005 kernel
+    k(n, i) = (1 - i/n)(1-p)^i + (i/n)(1-p)^(n-i))."""
+    x = np.asarray(values, dtype=np.float64)
+    n = x.shape[0]
+    centred = x - x.mean(axis=0)
+    spectrum = np.fft.rfft(centred, axis=0)
+    autocov = np.fft.irfft(spectrum * np.conj(spectrum), n=n, axis=0) / n
+    lags = np.arange(n, dtype=np.float64)
+    weights = 2.0 * (1.0 - lags / n) * (1.0 - 1.0 / mean_block) ** lags
+    weights[0] = 1.0
+    out: FloatArray = np.tensordot(weights, autocov, axes=(0, 0))
     return out
 
 

@@ -18,6 +18,7 @@ from engine_alpha.research.bootstrap import (
     mean_interval,
     mean_p_value,
     stationary_indices,
+    stationary_mean_variance,
 )
 from engine_alpha.research.edge import summarize
 
@@ -186,3 +187,16 @@ def test_under_the_null_a_p_value_rejects_at_about_its_level() -> None:
 def test_a_mean_block_below_one_is_refused(bad: float) -> None:
     with pytest.raises(ValueError, match="block"):
         stationary_indices(10, bad, np.random.default_rng(0), 1)
+
+
+def test_the_closed_form_stationary_variance_sums_the_circular_autocovariances() -> None:
+    x = np.cumsum(np.random.default_rng(18).normal(size=(37, 2)), axis=0)
+    n, p = 37, 1 / 4
+    for col in range(2):
+        by_hand = _circular_autocovariance(x[:, col], 0) + 2 * sum(
+            (1 - i / n) * (1 - p) ** i * _circular_autocovariance(x[:, col], i) for i in range(1, n)
+        )
+        assert stationary_mean_variance(x, 4.0)[col] == pytest.approx(by_hand)
+    assert stationary_mean_variance(x[:, 0], 4.0) == pytest.approx(
+        stationary_mean_variance(x, 4.0)[0]
+    )
