@@ -29,7 +29,7 @@ def test_the_default_block_length_is_the_rounded_cube_root(n: int, block: int) -
 
 
 @given(st.integers(1, 40), st.floats(1.0, 12.0), st.integers(0, 2**32 - 1))
-def test_a_stationary_row_continues_its_block_or_starts_anywhere(
+def test_stationary_rows_hold_n_positions_of_the_sample(
     n: int, mean_block: float, seed: int
 ) -> None:
     idx = stationary_indices(n, mean_block, np.random.default_rng(seed), 5)
