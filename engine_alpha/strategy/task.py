@@ -5,11 +5,12 @@ the profile filter; everything that depends on the portfolio (positions, caps) i
 Bars arrive in batches (a replay chunk, or one live bar time) and each batch's decisions resolve
 a future, so the supervisor awaits all assets together.
 
-A model that raises, or returns a decision outside the contract (an unknown regime or direction,
-a confidence outside [0, 1] or NaN, a bucket that is not `bucket_of(confidence)`, a negative or
-non-finite ATR, another bar's time), stops: this asset decides nothing more (its open position
-still exits by its stop, target or timeout), one critical `model_failed` event names the model,
-the bar time and the problem, and the other assets carry on. The stop is part of the task's
+A model that raises, or returns a decision outside the contract (`contract.py`: an unknown
+regime or direction, a confidence outside [0, 1] or NaN, a bucket that is not
+`bucket_of(confidence)`, a negative or non-finite ATR, another bar's time), stops: this asset
+decides nothing more (its open position still exits by its stop, target or timeout), one
+critical `model_failed` event names the model, the bar time and the problem, and the other
+assets carry on. The stop is part of the task's
 state, so a restart from a checkpoint stops the same way.
 """
 
@@ -22,21 +23,19 @@ from typing import Any
 
 import structlog
 
-from engine_alpha.config.models import REGIMES
 from engine_alpha.market.bars import Bar
 from engine_alpha.signals.breakout import BreakoutModel
 from engine_alpha.signals.catalog import ModelFactory
-from engine_alpha.signals.decision import BarDecision, bucket_of
+from engine_alpha.signals.decision import BarDecision
 from engine_alpha.signals.protocol import SignalModel
 from engine_alpha.signals.state import StateError
+from engine_alpha.strategy.contract import decision_problem, keeps_contract
 from engine_alpha.strategy.decided import Decided
 from engine_alpha.strategy.filters import FilterRules, refusal
 from engine_alpha.strategy.volatility import volatility_multiplier
 
 ATR_BASELINE_SPAN = 500  # bars: the EWMA of ATR% that the volatility multiplier compares with
 _BASELINE_ALPHA = 2.0 / (ATR_BASELINE_SPAN + 1)
-_REGIMES_OR_NONE = frozenset((*REGIMES, None))
-_DIRECTIONS = frozenset(("long", "short"))
 _STATE_KEYS = ["atr_pct", "atr_pct_baseline", "bar_ts", "model"]
 _STATE_KEYS_NOW = sorted([*_STATE_KEYS, "last_close", "model_failed"])
 
@@ -50,45 +49,6 @@ class ModelFailure:
 
     def to_json(self) -> dict[str, Any]:
         return {"bar_ts": self.bar_ts, "problem": self.problem}
-
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, float | int) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def decision_problem(decision: Any, bar: Bar) -> str | None:
-    """What is wrong with a model's decision for `bar` (None when it keeps the contract)."""
-    try:
-        return _problem(decision, bar)
-    except Exception as exc:  # noqa: BLE001 - e.g. an unhashable regime
-        return f"unusable decision {decision!r}: {exc!r}"
-
-
-def _problem(decision: Any, bar: Bar) -> str | None:
-    if not isinstance(decision, BarDecision):
-        return f"returned a {type(decision).__name__}, not a BarDecision"
-    direction, regime = decision.direction, decision.regime
-    confidence: Any = decision.confidence
-    signal = direction is not None
-    rated = _finite(confidence)
-    checks = (
-        (decision.ts_ms == bar.ts_ms, f"decided bar time {decision.ts_ms!r} for bar {bar.ts_ms}"),
-        (regime in _REGIMES_OR_NONE, f"unknown regime {regime!r}"),
-        (_finite(decision.atr) and decision.atr >= 0.0, f"atr {decision.atr!r} is not >= 0"),
-        (_finite(decision.close) and decision.close > 0.0, f"close {decision.close!r} is not > 0"),
-        (signal or (confidence is None and decision.bucket is None), "confidence without signal"),
-        (not signal or direction in _DIRECTIONS, f"unknown direction {direction!r}"),
-        (
-            not signal or (rated and 0.0 <= confidence <= 1.0),
-            f"confidence {confidence!r} not in [0, 1]",
-        ),
-        (not signal or regime is not None, "a signal without a regime"),
-        (
-            not signal or not rated or decision.bucket == bucket_of(confidence),
-            f"bucket {decision.bucket!r} is not bucket_of({confidence!r})",
-        ),
-    )
-    return next((message for good, message in checks if not good), None)
 
 
 @dataclass(slots=True)
@@ -138,9 +98,6 @@ class StrategyTask:
         rules = self.rules
         base = self._atr_pct_baseline
         atr_pct = self._atr_pct
-        regimes = _REGIMES_OR_NONE
-        directions = _DIRECTIONS
-        inf = math.inf
         for bar in bars:
             try:
                 decision = update(bar)
@@ -148,29 +105,12 @@ class StrategyTask:
                 self._fail(bar, f"raised {exc!r}")
                 self._decide_nothing(bars[len(out) :], out)
                 break
-            try:
-                atr = decision.atr
-                direction = decision.direction
-                ok = (
-                    decision.ts_ms == bar.ts_ms
-                    and decision.regime in regimes
-                    and 0.0 <= atr < inf
-                    and 0.0 < decision.close < inf
-                )
-                if direction is not None and ok:
-                    conf = decision.confidence
-                    ok = (
-                        direction in directions
-                        and decision.regime is not None
-                        and 0.0 <= conf <= 1.0  # type: ignore[operator]
-                        and decision.bucket == bucket_of(conf)  # type: ignore[arg-type]
-                    )
-            except Exception:  # noqa: BLE001 - e.g. a string where a number belongs
-                ok = False
-            if not ok:
+            if not keeps_contract(decision, bar):
                 self._fail(bar, decision_problem(decision, bar) or "invalid decision")
                 self._decide_nothing(bars[len(out) :], out)
                 break
+            atr = decision.atr
+            direction = decision.direction
             if atr > 0.0:
                 atr_pct = atr / decision.close
                 base = atr_pct if base == 0.0 else base + _BASELINE_ALPHA * (atr_pct - base)

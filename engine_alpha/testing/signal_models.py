@@ -10,7 +10,7 @@ parameters, `catalog.model_factory(choice)`, or a lambda) and a list of bars, an
 - `assert_snapshot_continues`: snapshot -> JSON text -> `restore` into a fresh model continues
   exactly as the uninterrupted model does;
 - `assert_keeps_contract`: every decision passes the strategy's own contract check
-  (`strategy.task.decision_problem`, what stops an asset in the daemon);
+  (`strategy.contract.decision_problem`, what stops an asset in the daemon);
 - `assert_warms_up`: no regime and no signal before `warmup_bars`;
 - `assert_model_sound`: all of the above.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from engine_alpha.market.bars import Bar
 from engine_alpha.signals.protocol import SignalModel
-from engine_alpha.strategy.task import decision_problem
+from engine_alpha.strategy.contract import decision_problem
 
 __all__ = [
     "ModelFactory",
