@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -35,6 +36,52 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _ModelAction(argparse.Action):
+    """`--model NAME`: start a new model choice (raw; checked when the command runs)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        models: list[dict[str, Any]] = list(getattr(namespace, self.dest) or [])
+        models.append({"name": str(values), "params": {}})
+        setattr(namespace, self.dest, models)
+
+
+class _ParamAction(argparse.Action):
+    """`--param KEY=VALUE`: a parameter of the `--model` before it (dotted KEY for nested ones,
+    VALUE as JSON when it parses, else as text)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        models = getattr(namespace, "models", None)
+        if not models:
+            parser.error("--param needs a --model before it")
+        key, sep, text = str(values).partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            parser.error(f"--param {values!r}: expected KEY=VALUE (KEY may be dotted: regime.x)")
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        target = models[-1]["params"]
+        *parents, leaf = key.split(".")
+        for part in parents:
+            nested = target.setdefault(part, {})
+            if not isinstance(nested, dict):
+                parser.error(f"--param {values!r}: {part} is already set to a value")
+            target = nested
+        target[leaf] = value
+
+
 def register(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
@@ -51,6 +98,20 @@ def register(
         help="out of sample from this UTC date (2023-01-01) or fraction of each span (2/3)",
     )
     parser.add_argument("--assets", nargs="+", metavar="SYMBOL", help="default: every profile")
+    parser.add_argument(
+        "--model",
+        dest="models",
+        action=_ModelAction,
+        metavar="NAME",
+        help="research this signal model (chloe models) on every asset instead of each "
+        "profile's own; give it twice or more to put models side by side",
+    )
+    parser.add_argument(
+        "--param",
+        action=_ParamAction,
+        metavar="KEY=VALUE",
+        help="a parameter of the --model before it (KEY dotted for nested ones, VALUE as JSON)",
+    )
     parser.add_argument(
         "--min-samples",
         type=_positive_int,
@@ -95,6 +156,7 @@ def run_command(args: argparse.Namespace) -> int:
         horizon_bars=args.horizon,
         split=args.split,
         assets=args.assets,
+        models=args.models or [],
         min_samples=args.min_samples,
         propose_path=Path(args.propose_profiles) if args.propose_profiles else None,
         write_profiles=args.write_profiles,

@@ -12,6 +12,7 @@ TRADES_FILE = "trades.jsonl"
 SIGNALS_FILE = "signals.jsonl"
 PF_FILE = "pf_local.json"
 STATUS_FILE = "daemon_status.json"
+RESEARCH_DIR = "research"  # research/<SYMBOL>/edge.json, summary.json, compare/<model>/...
 
 
 def report_inputs(config: ChloeConfig) -> dict[str, Any]:

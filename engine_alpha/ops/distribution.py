@@ -12,12 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine_alpha.config.models import AssetProfile, ObservationSettings
+from engine_alpha.config.models import AssetProfile, ObservationSettings, SignalModelChoice
 from engine_alpha.ops.chi_square import MIN_EXPECTED, GoodnessOfFit, goodness_of_fit
 from engine_alpha.ops.history import TakenTrade
 from engine_alpha.ops.reports_reader import ResearchDistribution
-from engine_alpha.signals.breakout import BreakoutParams
-from engine_alpha.signals.state import dump_state
+from engine_alpha.signals.catalog import json_identity
 from engine_alpha.strategy.filters import FilterRules, refusal
 
 __all__ = ["DistributionCheck", "DistributionRule", "check_distribution"]
@@ -113,13 +112,18 @@ def _off_profile(
 
 
 def _expected_shares(
-    research: ResearchDistribution | None, regimes: frozenset[str]
+    research: ResearchDistribution | None, regimes: frozenset[str], model: dict[str, Any]
 ) -> tuple[tuple[float, ...] | None, str | None]:
-    """Research's share of each bucket among its focus-regime signals, or why it is unknown."""
+    """Research's share of each bucket among its focus-regime signals, or why it is unknown
+    (`model`: the identity of the model the asset runs, which the research must be of)."""
     if research is None:
         return None, "no research for this asset (run chloe research)"
-    if research.model != dump_state(BreakoutParams()):
-        return None, f"{research.source} is for other signal model parameters (run it again)"
+    if research.model != model:
+        found = "an unknown model" if research.model is None else describe_model(research.model)
+        return None, (
+            f"{research.source} is research of {found}, but the profile runs "
+            f"{describe_model(model)} (run chloe research again)"
+        )
     counts = [0] * len(BUCKETS)
     for cell, n in research.cells.items():
         regime, _, bucket = cell.partition("|")
@@ -129,6 +133,22 @@ def _expected_shares(
     if total == 0:
         return None, f"{research.source} has no signal in the focus regime"
     return tuple(c / total for c in counts), None
+
+
+def describe_model(identity: Mapping[str, Any]) -> str:
+    """A model identity in a message: its name, and the parameters that are not the defaults
+    (`'breakout' (channel_bars=48)`)."""
+    name = str(identity.get("name"))
+    try:
+        default = json_identity(SignalModelChoice(name=name))["params"]
+    except ValueError:
+        return f"{name!r} (not installed)"
+    params = identity.get("params")
+    if not isinstance(params, dict):
+        return f"{name!r} (unreadable parameters)"
+    changed = [f"{k}={v!r}" for k, v in params.items() if default.get(k) != v]
+    changed += [f"{k} absent" for k in default if k not in params]
+    return f"{name!r} ({', '.join(changed)})" if changed else repr(name)
 
 
 def check_distribution(
@@ -149,7 +169,7 @@ def check_distribution(
         bucket = record.get("bucket")
         if isinstance(bucket, int) and bucket in BUCKETS:
             observed[bucket] += 1
-    shares, unknown = _expected_shares(research, regimes)
+    shares, unknown = _expected_shares(research, regimes, json_identity(profile.signal_model))
     failing: list[str] = []
     focus_share = len(focus) / len(signals) if signals else None
     test: GoodnessOfFit | None = None

@@ -17,12 +17,20 @@ from typing import Any
 
 import orjson
 
+from engine_alpha.config.signal_models import DEFAULT_MODEL
 from engine_alpha.core.bounded_lines import MAX_LOG_LINE_BYTES, LongLine, bounded_lines
 from engine_alpha.ledger.journal import read_journal
-from engine_alpha.ledger.reports_dir import PF_FILE, SIGNALS_FILE, STATUS_FILE, TRADES_FILE
+from engine_alpha.ledger.reports_dir import (
+    PF_FILE,
+    RESEARCH_DIR,
+    SIGNALS_FILE,
+    STATUS_FILE,
+    TRADES_FILE,
+)
 from engine_alpha.market.bars import Bar
 from engine_alpha.market.csv_bars import bars_path, read_bars
 from engine_alpha.ops.events import EVENTS_FILE
+from engine_alpha.signals.catalog import json_identity
 
 __all__ = [
     "PF_FILE",
@@ -39,9 +47,9 @@ __all__ = [
     "load_research_distributions",
     "read_jsonl",
     "report_mtimes",
+    "research_model",
 ]
 
-RESEARCH_DIR = "research"
 WATCHED_FILES = (TRADES_FILE, SIGNALS_FILE, EVENTS_FILE, PF_FILE, STATUS_FILE)
 
 
@@ -129,12 +137,29 @@ def report_mtimes(reports_dir: Path, extra: tuple[Path, ...] = ()) -> tuple[int,
     return tuple(out)
 
 
+def research_model(raw: Any) -> dict[str, Any] | None:
+    """The signal-model identity an edge.json records (`{"name", "params"}`), or None.
+
+    Research written before models were pluggable recorded the breakout's parameters alone
+    (a dict without `name`): that reads as the breakout with those parameters.
+    """
+    if not isinstance(raw, dict):
+        return None
+    if sorted(raw) == ["name", "params"]:
+        name, params = raw["name"], raw["params"]
+        ok = isinstance(name, str) and isinstance(params, dict)
+        return {"name": name, "params": params} if ok else None
+    return {"name": DEFAULT_MODEL, "params": raw}
+
+
 @dataclass(frozen=True, slots=True)
 class ResearchCounts:
-    """From `chloe research` (`research/<SYMBOL>/edge.json`, all bars): signals per cell, bars."""
+    """From `chloe research` (`research/<SYMBOL>/edge.json`, all bars): signals per cell, bars,
+    and the signal model they came from (its identity; None when the file does not say)."""
 
     bars: int
     cell_samples: dict[str, int]
+    model: dict[str, Any] | None = None
 
 
 def load_research_counts(reports_dir: Path, symbols: Iterable[str]) -> dict[str, ResearchCounts]:
@@ -143,11 +168,15 @@ def load_research_counts(reports_dir: Path, symbols: Iterable[str]) -> dict[str,
     for symbol in symbols:
         path = reports_dir / RESEARCH_DIR / symbol / "edge.json"
         try:
-            half = orjson.loads(path.read_bytes())["halves"]["all"]
+            data = orjson.loads(path.read_bytes())
+            half = data["halves"]["all"]
             cells = {
                 str(cell): int(body["forward"]["samples"]) for cell, body in half["cells"].items()
             }
-            out[symbol] = ResearchCounts(int(half["bars"]), cells)
+            block = data.get("signal_distribution")
+            # before research recorded its model, it always ran the default breakout
+            model = json_identity(None) if block is None else research_model(block.get("model"))
+            out[symbol] = ResearchCounts(int(half["bars"]), cells, model)
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             continue
     return out
@@ -155,11 +184,12 @@ def load_research_counts(reports_dir: Path, symbols: Iterable[str]) -> dict[str,
 
 @dataclass(frozen=True, slots=True)
 class ResearchDistribution:
-    """From `chloe research` (`research/<SYMBOL>/edge.json`, `signal_distribution`): the model
-    parameters the signals came from and the signals per `regime|bucket` cell."""
+    """From `chloe research` (`research/<SYMBOL>/edge.json`, `signal_distribution`): the signal
+    model the signals came from (its identity, `research_model`) and the signals per
+    `regime|bucket` cell."""
 
     source: str
-    model: Any
+    model: dict[str, Any] | None
     cells: dict[str, int]
 
 
@@ -171,7 +201,7 @@ def _distribution(path: Path) -> ResearchDistribution | None:
         return None
     if any(n < 0 for n in cells.values()):
         return None
-    return ResearchDistribution(str(path), block.get("model"), cells)
+    return ResearchDistribution(str(path), research_model(block.get("model")), cells)
 
 
 def load_research_distributions(

@@ -1,12 +1,15 @@
-"""One asset's bars through the daemon's `BarValidator` and `BreakoutModel.update`, as columns.
+"""One asset's bars through the daemon's `BarValidator` and a signal model's `update`, as columns.
 
 Refused rows and bars are counted by code and skipped, gaps only counted, as the replay feed does.
+A model that raises or breaks the decision contract (`strategy.contract`) stops the asset's
+research with `ModelFailedError`, naming the model, the bar time and the problem, as it would stop
+the asset in the daemon.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,17 +17,24 @@ import numpy as np
 import numpy.typing as npt
 
 from engine_alpha.config.models import REGIMES
+from engine_alpha.core.formatting import fmt_ts
 from engine_alpha.market.bars import Bar
 from engine_alpha.market.csv_bars import RowRefusal, read_bars
 from engine_alpha.market.validation import BarValidator
 from engine_alpha.research.edge import NO_REGIME
 from engine_alpha.signals.breakout import BreakoutModel
+from engine_alpha.signals.catalog import ModelFactory
 from engine_alpha.signals.decision import BarDecision
+from engine_alpha.strategy.contract import decision_problem, keeps_contract
 
-__all__ = ["AssetSeries", "collect_bars", "collect_file"]
+__all__ = ["AssetSeries", "ModelFailedError", "collect_bars", "collect_file"]
 
 _REGIME_CODE = {name: code for code, name in enumerate(REGIMES)}
 _DIRECTION = {"long": 1, "short": -1}
+
+
+class ModelFailedError(ValueError):
+    """The signal model raised or returned a decision outside the contract."""
 
 
 @dataclass(slots=True)
@@ -55,9 +65,10 @@ def collect_file(
     path: Path,
     symbol: str,
     timeframe_ms: int,
-    model_factory: Callable[[], BreakoutModel] = BreakoutModel,
+    model_factory: ModelFactory = BreakoutModel,
+    model_name: str = "breakout",
 ) -> AssetSeries:
-    """Read, validate and decide every bar of one CSV file."""
+    """Read, validate and decide every bar of one CSV file (`ModelFailedError`: model broke)."""
     refused: Counter[str] = Counter()
 
     def on_refusal(refusal: RowRefusal) -> None:
@@ -68,6 +79,7 @@ def collect_file(
         symbol,
         timeframe_ms,
         model_factory,
+        model_name,
     )
     for code, count in refused.items():
         series.refused[code] = series.refused.get(code, 0) + count
@@ -78,7 +90,8 @@ def collect_bars(
     bars: Iterable[Bar],
     symbol: str,
     timeframe_ms: int,
-    model_factory: Callable[[], BreakoutModel] = BreakoutModel,
+    model_factory: ModelFactory = BreakoutModel,
+    model_name: str = "breakout",
 ) -> AssetSeries:
     """Validate and decide `bars` in order; refused bars are counted by code and skipped."""
     validator = BarValidator(symbol, timeframe_ms)
@@ -94,9 +107,23 @@ def collect_bars(
             refused[code] += 1
             continue
         missing += gap
+        try:
+            decision = update(bar)
+        except Exception as exc:  # noqa: BLE001 - a model's fault is reported, named
+            raise _failed(model_name, symbol, bar, f"raised {exc!r}") from None
+        if not keeps_contract(decision, bar):
+            problem = decision_problem(decision, bar) or "invalid decision"
+            raise _failed(model_name, symbol, bar, problem)
         kept.append(bar)
-        decisions.append(update(bar))
+        decisions.append(decision)
     return _columns(symbol, kept, decisions, dict(refused), missing)
+
+
+def _failed(model: str, symbol: str, bar: Bar, problem: str) -> ModelFailedError:
+    when = fmt_ts(bar.ts_ms)
+    return ModelFailedError(
+        f"signal model {model!r} failed on {symbol} at bar {when} UTC: {problem}"
+    )
 
 
 def _columns(

@@ -1,8 +1,9 @@
 """Where an asset's signals fall, as research measured it: the rollout gate's expected shares.
 
-`research/<SYMBOL>/edge.json` carries `signal_distribution`: the model parameters the signals
-came from, and the number of signals in each `regime|bucket` cell over every accepted bar (no
-forward window needed, no half split). `ops.reports_reader.load_research_distributions` reads it.
+`research/<SYMBOL>/edge.json` carries `signal_distribution`: the signal model the signals came
+from (its identity: name and every parameter), and the number of signals in each
+`regime|bucket` cell over every accepted bar (no forward window needed, no half split).
+`ops.reports_reader.load_research_distributions` reads it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,8 @@ import numpy as np
 
 from engine_alpha.research.collect import AssetSeries
 from engine_alpha.research.edge import N_CELLS, cell_name
-from engine_alpha.signals.breakout import BreakoutParams
-from engine_alpha.signals.state import dump_state
 
-__all__ = ["distribution_json", "model_params", "signal_cells"]
-
-
-def model_params(params: BreakoutParams | None = None) -> Any:
-    """The signal model's parameters as JSON data (what a distribution is only valid for)."""
-    return dump_state(params or BreakoutParams())
+__all__ = ["distribution_json", "signal_cells"]
 
 
 def signal_cells(series: AssetSeries) -> dict[str, int]:
@@ -35,10 +29,10 @@ def signal_cells(series: AssetSeries) -> dict[str, int]:
     return {cell_name(key): int(n) for key, n in enumerate(counts) if n}
 
 
-def distribution_json(cells: Mapping[str, int], params: BreakoutParams | None = None) -> Any:
-    """The `signal_distribution` block of edge.json."""
+def distribution_json(cells: Mapping[str, int], model: Mapping[str, Any]) -> Any:
+    """The `signal_distribution` block of edge.json (`model`: the identity it is valid for)."""
     return {
-        "model": model_params(params),
+        "model": dict(model),
         "signals": sum(cells.values()),
         "cells": dict(cells),
     }

@@ -1,6 +1,9 @@
 """A proposed `multi_asset_strategy_profiler.json` from research results, and its field diff.
 
 Only measured fields change; bias, min_conf, avoided buckets, allowed cells, sizing stay as set.
+The measured figures hold for the model research ran, so an asset whose profile names another
+model (or other parameters) gets `signal_model` set to the researched one, written short: the
+parameters that differ from the model's defaults, and no field at all for the default breakout.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from engine_alpha.config.config_loader import (
     format_validation_error,
     load_config,
 )
-from engine_alpha.config.models import REGIMES, PaperConfig, StrategyProfiler
+from engine_alpha.config.models import REGIMES, PaperConfig, SignalModelChoice, StrategyProfiler
+from engine_alpha.config.signal_models import DEFAULT_MODEL
 from engine_alpha.research.analysis import AssetResult
 from engine_alpha.research.edge import N_BUCKETS, best_key, cell_name
 from engine_alpha.research.report import write_json
+from engine_alpha.signals.catalog import ChosenModel, json_identity
 
 __all__ = ["ABSENT", "check_with_paper_config", "profile_diff", "propose_profiler"]
 
@@ -37,8 +42,10 @@ def propose_profiler(
     results: Mapping[str, AssetResult],
     paper: PaperConfig,
     source: Path,
+    models: Mapping[str, ChosenModel] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """(proposed file content, validated; a note per asset left as it was and why)."""
+    """(proposed file content, validated; a note per asset left as it was and why);
+    `models`: the model each asset was researched on (absent: the default breakout)."""
     proposed = copy.deepcopy(dict(current))
     assets: dict[str, Any] = proposed.setdefault("assets", {})
     kept: dict[str, str] = {}
@@ -47,6 +54,8 @@ def propose_profiler(
             kept[symbol] = "no regime with enough samples in sample: profile kept"
             continue
         assets[symbol] = _asset(assets.get(symbol), result, paper, symbol)
+        model = (models or {}).get(symbol)
+        _set_model(assets[symbol], model.identity if model else json_identity(None))
     try:
         StrategyProfiler.model_validate(proposed)
     except ValidationError as exc:
@@ -94,6 +103,23 @@ def _asset(
     if old is None or old.get("tier") != new["tier"] or old.get("regime") != new["regime"]:
         new["strategy_focus"] = f"{focus_text} ({_TAG}: {result.tier_reason})"
     return new
+
+
+def _set_model(profile: dict[str, Any], identity: Mapping[str, Any]) -> None:
+    """Name the researched model in `profile`, unless it already runs exactly that model."""
+    try:
+        now = json_identity(SignalModelChoice.model_validate(profile.get("signal_model") or {}))
+    except ValueError:
+        now = None
+    if now == identity:
+        return
+    name = str(identity["name"])
+    defaults = json_identity(SignalModelChoice(name=name))["params"]
+    params = {k: v for k, v in identity["params"].items() if defaults.get(k) != v}
+    if name == DEFAULT_MODEL and not params:
+        profile.pop("signal_model", None)
+    else:
+        profile["signal_model"] = {"name": name, "params": params}
 
 
 def _default_cap(paper: PaperConfig, symbol: str, tier: int) -> float:

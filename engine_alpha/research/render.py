@@ -19,9 +19,10 @@ from engine_alpha.research.analysis import (
     ResearchSettings,
 )
 from engine_alpha.research.edge import N_BUCKETS, Summary, cell_name
+from engine_alpha.research.pipeline import ResearchRun
 from engine_alpha.research.report import iso_utc
 
-__all__ = ["asset_table", "cell_table", "diff_table"]
+__all__ = ["asset_table", "cell_table", "comparison_table", "diff_table"]
 
 _SHORT = {
     FLAG_IS_CI_ZERO: "IS~0",
@@ -53,11 +54,14 @@ def asset_table(
     results: Mapping[str, AssetResult],
     settings: ResearchSettings,
     current: Mapping[str, AssetProfile],
+    model: str = "",
 ) -> Table:
-    """One row per asset: shipped profile, in- and out-of-sample edges, proposed tier."""
+    """One row per asset: shipped profile, in- and out-of-sample edges, proposed tier
+    (`model`: which signal model, for the title)."""
+    of = f" ({model})" if model else ""
     table = Table(
         title=(
-            f"Edge per asset, net bps over {settings.horizon_bars} bars after "
+            f"Edge per asset{of}, net bps over {settings.horizon_bars} bars after "
             f"{settings.cost_bps:g} bps round trip (IS/OOS split {settings.split.describe()})"
         ),
         caption=_LEGEND,
@@ -76,6 +80,34 @@ def asset_table(
         table.add_column(name, overflow="fold")
     for symbol, r in results.items():
         table.add_row(symbol, _current(current.get(symbol)), *_asset_cells(r))
+    return table
+
+
+def comparison_table(runs: Mapping[str, ResearchRun]) -> Table:
+    """Models side by side: per asset and model, the focus regime's in- and out-of-sample edge
+    and the proposed tier (the same figures as each model's own table)."""
+    table = Table(
+        title="Models side by side: focus-regime edge IS / OOS, net bps [95% CI] n, and tier",
+        caption="the focus regime is chosen in sample for each model; * = demoted: OOS edge <= 0",
+    )
+    table.add_column("asset", overflow="fold")
+    for label in runs:
+        table.add_column(label, overflow="fold")
+    symbols = list(dict.fromkeys(s for run in runs.values() for s in run.results))
+    for symbol in symbols:
+        row = [symbol]
+        for run in runs.values():
+            r = run.results.get(symbol)
+            if r is None:
+                row.append("-")
+                continue
+            demoted = "*" if r.tier_reason == REASON_SIGN_FLIP else ""
+            focus = "-" if r.selection.focus_regime is None else REGIMES[r.selection.focus_regime]
+            row.append(
+                f"{focus}: {_edge(r.focus_edge('in_sample'))} / "
+                f"{_edge(r.focus_edge('out_of_sample'))}; tier {r.tier}{demoted}"
+            )
+        table.add_row(*row)
     return table
 
 

@@ -109,13 +109,19 @@ def _half_json(result: AssetResult, half: str, cost_bps: float) -> dict[str, Any
 
 
 def asset_report(
-    result: AssetResult, settings: ResearchSettings, *, source: str, generated_at: str
+    result: AssetResult,
+    settings: ResearchSettings,
+    *,
+    source: str,
+    generated_at: str,
+    model: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The content of `research/<SYMBOL>/edge.json`."""
+    """The content of `research/<SYMBOL>/edge.json`; `model` is the signal model's identity."""
     sel = result.selection
     return {
         "symbol": result.symbol,
         "generated_at": generated_at,
+        "model": dict(model),
         "params": params_json(settings),
         "data": {
             "file": source,
@@ -136,7 +142,7 @@ def asset_report(
         "proposal": _proposal(result),
         "halves": {half: _half_json(result, half, settings.cost_bps) for half in HALVES},
         "flags": {cell_name(key): list(codes) for key, codes in sorted(result.flags.items())},
-        "signal_distribution": distribution_json(result.signal_cells),
+        "signal_distribution": distribution_json(result.signal_cells, model),
     }
 
 
@@ -156,12 +162,15 @@ def summary_report(
     *,
     generated_at: str,
     problems: Mapping[str, str],
+    models: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
-    """The content of `research/summary.json`: each asset's headline figures beside its profile."""
+    """The content of `research/summary.json`: each asset's headline figures beside its profile
+    (`models`: each asset's signal-model identity)."""
     assets = {}
     for symbol, result in results.items():
         profile = current.get(symbol)
         assets[symbol] = {
+            "model": dict(models[symbol]),
             "bars": result.bars,
             "signals": result.signals,
             "out_of_sample_from_utc": iso_utc(result.cutoff_ms),

@@ -152,9 +152,8 @@ def load_assets(
 
 def score_point(asset: SweepAsset, point: ModelPoint, settings: ResearchSettings) -> PointScore:
     """The asset's bars through a fresh model of `point`, analysed as `chloe research` does."""
-    # Callable[[], Any]: collect_bars' factory type follows the model interface it is given
-    new_model: Callable[[], Any] = functools.partial(plugin(point.model).create, point.params)
-    series = collect_bars(asset.bars, asset.symbol, asset.timeframe_ms, new_model)
+    new_model = functools.partial(plugin(point.model).create, point.params)
+    series = collect_bars(asset.bars, asset.symbol, asset.timeframe_ms, new_model, point.model)
     if not series.bars:
         raise ValueError(f"{asset.symbol}: no accepted bar to score")
     return _score(analyse(series, settings, asset.tick_size))

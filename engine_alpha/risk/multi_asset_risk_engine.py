@@ -1,9 +1,9 @@
 """The portfolio risk engine (SPEC §6): risk scores, weighted edge, trade rates, vol multipliers.
 
 Pure functions of the config, the journal's history, the signal log, the recorded error events,
-bars per asset and the research counts (`ops.reports_reader` reads them). docs/risk.md defines
-every figure. The limit itself is enforced at sizing (`execution/sizing.py`, refusal
-`exposure_cap`).
+bars per asset (run through the signal model its profile names) and the research counts of that
+model (`ops.reports_reader` reads them). docs/risk.md defines every figure. The limit itself is
+enforced at sizing (`execution/sizing.py`, refusal `exposure_cap`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from engine_alpha.ops.events import errors_by_symbol
 from engine_alpha.ops.history import LedgerHistory
 from engine_alpha.ops.reports_reader import ResearchCounts
 from engine_alpha.signals.breakout import BreakoutModel
+from engine_alpha.signals.catalog import ChosenModel, ModelFactory, chosen
 from engine_alpha.strategy.filters import FilterRules, refusal
 from engine_alpha.strategy.task import StrategyTask
 from engine_alpha.strategy.volatility import MIN_VOL_MULTIPLIER
@@ -138,7 +139,7 @@ def _clip01(x: float) -> float:
     return min(1.0, max(0.0, x))
 
 
-def sizing_volatility(bars: Sequence[Bar]) -> Volatility:
+def sizing_volatility(bars: Sequence[Bar], new_model: ModelFactory = BreakoutModel) -> Volatility:
     """ATR% now, its EWMA-500 baseline and the volatility multiplier, as sizing computes them.
 
     The bars go through a `StrategyTask`, the object that sizes in the daemon, so the figure
@@ -147,7 +148,7 @@ def sizing_volatility(bars: Sequence[Bar]) -> Volatility:
     """
     if not bars:
         return Volatility(None, None, 1.0, 0, None)
-    task = StrategyTask(symbol=bars[0].symbol, rules=None)
+    task = StrategyTask(symbol=bars[0].symbol, rules=None, new_model=new_model)
     task.decide(list(bars))
     now, base, multiplier = task.sizing_volatility()
     if now <= 0.0:
@@ -156,10 +157,13 @@ def sizing_volatility(bars: Sequence[Bar]) -> Volatility:
 
 
 def research_trades_per_day(
-    bars: Sequence[Bar], rules: FilterRules, timeframe_ms: int
+    bars: Sequence[Bar],
+    rules: FilterRules,
+    timeframe_ms: int,
+    new_model: ModelFactory = BreakoutModel,
 ) -> float | None:
-    """Signals per day that pass `rules`, from the signal model run over `bars` (research)."""
-    model = BreakoutModel()
+    """Signals per day that pass `rules`, from the asset's signal model run over `bars`."""
+    model = new_model()
     passed = 0
     first: int | None = None
     for bar in bars:
@@ -250,35 +254,42 @@ def _bars_until(bars: Sequence[Bar], as_of: int | None) -> Sequence[Bar]:
 
 
 def _volatility(
-    config: ChloeConfig, bars: Sequence[Bar], as_of: int | None, params: RiskParams
+    config: ChloeConfig,
+    bars: Sequence[Bar],
+    as_of: int | None,
+    params: RiskParams,
+    model: ChosenModel,
 ) -> Volatility:
     """Sizing volatility of `bars`, or unknown when they end a stale window before `as_of`."""
     tf = config.timeframe_ms
     stale_after = max(2, round(params.stale_vol_hours * HOUR_MS / tf))
     if not bars or (as_of is not None and as_of - bars[-1].ts_ms > stale_after * tf):
         return Volatility(None, None, 1.0, len(bars), bars[-1].ts_ms if bars else None)
-    vol = sizing_volatility(bars)
+    vol = sizing_volatility(bars, model.factory)
     return Volatility(vol.recent_pct, vol.baseline_pct, vol.multiplier, vol.bars, bars[-1].ts_ms)
 
 
 def _expected_trades(
     config: ChloeConfig,
     rules: FilterRules,
+    *,
     signals: Sequence[Mapping[str, Any]],
     research: ResearchCounts | None,
     bars: Sequence[Bar],
+    model: ChosenModel,
 ) -> tuple[float | None, str]:
-    """Trades per day and where the figure came from: signals, research, bars or none."""
+    """Trades per day and where the figure came from: signals, research of the asset's model,
+    its model run over the bars, or none."""
     tf = config.timeframe_ms
     per_day = _signal_trades_per_day(signals, rules, tf)
     if per_day is not None:
         return per_day, "signals"
-    if research is not None:
+    if research is not None and research.model == model.identity:
         per_day = _research_trades_per_day(research, rules, tf)
         if per_day is not None:
             return per_day, "research"
     if bars:
-        per_day = research_trades_per_day(bars, rules, tf)
+        per_day = research_trades_per_day(bars, rules, tf, model.factory)
         if per_day is not None:
             return per_day, "bars"
     return None, "none"
@@ -303,8 +314,11 @@ def _asset_risk(
     stats = history.asset(symbol).stats(config.asset_equity_usd(symbol))
     open_usd = history.asset(symbol).open_notional_usd
     bars = _bars_until(bars, as_of)
-    vol = _volatility(config, bars, as_of, params)
-    per_day, source = _expected_trades(config, rules, signals, research, bars)
+    model = chosen(profile.signal_model)
+    vol = _volatility(config, bars, as_of, params, model)
+    per_day, source = _expected_trades(
+        config, rules, signals=signals, research=research, bars=bars, model=model
+    )
     components = {
         "exposure": _clip01(open_usd / paper.position_limits.max_portfolio_exposure_usd),
         "volatility": _vol_component(vol, params),

@@ -7,14 +7,27 @@ entry point needed); a named model comes from its `engine_alpha.signal_models` e
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from engine_alpha.config.models import SignalModelChoice
 from engine_alpha.config.signal_models import DEFAULT_MODEL, installed, load_entry
 from engine_alpha.signals.breakout import PLUGIN as BREAKOUT
 from engine_alpha.signals.protocol import ModelPlugin, SignalModel
 
-__all__ = ["ModelFactory", "identity", "installed_plugins", "model_factory", "model_name", "plugin"]
+__all__ = [
+    "ChosenModel",
+    "ModelFactory",
+    "chosen",
+    "identity",
+    "installed_plugins",
+    "json_identity",
+    "model_factory",
+    "model_name",
+    "plugin",
+]
 
 ModelFactory = Callable[[], SignalModel]
 
@@ -55,3 +68,24 @@ def identity(choice: SignalModelChoice | None) -> dict[str, Any]:
     """The chosen model's name and full parameters, as research records them."""
     chosen, raw = _chosen(choice)
     return chosen.identity(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenModel:
+    """A profile's (or a command line's) model resolved once: its name, its identity (name and
+    every parameter, as JSON data: what research records and the gate compares) and a factory."""
+
+    name: str
+    identity: dict[str, Any]
+    factory: ModelFactory
+
+
+def chosen(choice: SignalModelChoice | None) -> ChosenModel:
+    """Resolve `choice` (None: the breakout with its defaults); ValueError when it is unusable."""
+    return ChosenModel(model_name(choice), json_identity(choice), model_factory(choice))
+
+
+def json_identity(choice: SignalModelChoice | None) -> dict[str, Any]:
+    """`identity(choice)` as JSON text would give it back (tuples as lists, and so on)."""
+    data: dict[str, Any] = orjson.loads(orjson.dumps(identity(choice)))
+    return data

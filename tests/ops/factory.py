@@ -16,6 +16,7 @@ import orjson
 from engine_alpha.ledger.records import FillLine
 from engine_alpha.ops.reports_reader import ResearchDistribution
 from engine_alpha.research.distribution import distribution_json
+from engine_alpha.signals.catalog import json_identity
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
@@ -190,7 +191,7 @@ def uniform_cells(per_cell: int = 100) -> dict[str, int]:
 
 def research_of(cells: dict[str, int], source: str = "research/edge.json") -> ResearchDistribution:
     """A researched distribution of the current signal model, as the gate reads it."""
-    block = distribution_json(cells)
+    block = distribution_json(cells, json_identity(None))
     return ResearchDistribution(source, block["model"], dict(block["cells"]))
 
 
@@ -199,6 +200,8 @@ def write_research(reports: Path, symbol: str, cells: dict[str, int]) -> Path:
     path = reports / "research" / symbol / "edge.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(
-        orjson.dumps({"symbol": symbol, "signal_distribution": distribution_json(cells)})
+        orjson.dumps(
+            {"symbol": symbol, "signal_distribution": distribution_json(cells, json_identity(None))}
+        )
     )
     return path

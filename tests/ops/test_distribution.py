@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from engine_alpha.config.models import AssetProfile, ObservationSettings
+from engine_alpha.config.models import AssetProfile, ObservationSettings, SignalModelChoice
 from engine_alpha.ops.distribution import check_distribution
 from engine_alpha.ops.history import TakenTrade
+from engine_alpha.ops.reports_reader import ResearchDistribution, load_research_distributions
+from engine_alpha.signals.catalog import plugin
 from tests.ops.factory import research_of, uniform_cells
 
 PROFILE = AssetProfile.model_validate(
@@ -77,3 +81,74 @@ def test_trades_the_profile_filter_would_refuse_are_counted() -> None:
     check = _check(_signals([b for b in range(10) for _ in range(6)]), taken=trades)
     assert check.off_profile_trades == 2  # the wrong regime, and a confidence under min_conf
     assert check.failing == ("off_profile_trades",)
+
+
+def _profile_running(choice: dict[str, Any] | None) -> AssetProfile:
+    return PROFILE.model_copy(
+        update={"signal_model": None if choice is None else SignalModelChoice(**choice)}
+    )
+
+
+def _research_file(tmp_path: Path, model: Any) -> ResearchDistribution:
+    """An edge.json whose distribution block records `model`, read as the gate reads it."""
+    path = tmp_path / "research" / "ETHUSDT" / "edge.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    block = {"model": model, "signals": 400, "cells": uniform_cells(10)}
+    path.write_text(json.dumps({"signal_distribution": block}))
+    return load_research_distributions(tmp_path, ["ETHUSDT"])["ETHUSDT"]
+
+
+def test_the_research_must_be_of_the_model_the_profile_runs(tmp_path: Path) -> None:
+    signals = _signals([b for b in range(10) for _ in range(6)])
+    mr = {"name": "mean_reversion", "params": {"entry_z": 2.5}}
+    mr_identity = {
+        "name": "mean_reversion",
+        "params": {
+            **json.loads(plugin("mean_reversion").params().model_dump_json()),
+            "entry_z": 2.5,
+        },
+    }
+    research = _research_file(tmp_path, mr_identity)
+    runs_mr = check_distribution(
+        _profile_running(mr), observation=OBSERVATION, signals=signals, taken=[], research=research
+    )
+    assert runs_mr.unknown is None and runs_mr.matches
+    runs_breakout = check_distribution(
+        _profile_running(None),
+        observation=OBSERVATION,
+        signals=signals,
+        taken=[],
+        research=research,
+    )
+    assert runs_breakout.expected_shares is None and not runs_breakout.matches
+    assert runs_breakout.unknown is not None
+    assert "research of 'mean_reversion' (entry_z=2.5)" in runs_breakout.unknown
+    assert "the profile runs 'breakout'" in runs_breakout.unknown
+    other_params = _profile_running({"name": "mean_reversion", "params": {"entry_z": 3.0}})
+    check = check_distribution(
+        other_params, observation=OBSERVATION, signals=signals, taken=[], research=research
+    )
+    assert check.unknown is not None and "the profile runs 'mean_reversion' (entry_z=3.0)" in (
+        check.unknown
+    )
+
+
+def test_research_written_before_models_were_named_reads_as_the_breakout(tmp_path: Path) -> None:
+    """Older edge.json files recorded the breakout's parameters alone."""
+    legacy = json.loads(plugin("breakout").params().model_dump_json())
+    research = _research_file(tmp_path, legacy)
+    assert research.model == {"name": "breakout", "params": legacy}
+    signals = _signals([b for b in range(10) for _ in range(6)])
+    check = check_distribution(
+        _profile_running(None),
+        observation=OBSERVATION,
+        signals=signals,
+        taken=[],
+        research=research,
+    )
+    assert check.unknown is None and check.matches
+    changed = _research_file(tmp_path, {**legacy, "channel_bars": 48})
+    check = check_distribution(
+        _profile_running(None), observation=OBSERVATION, signals=signals, taken=[], research=changed
+    )
+    assert check.unknown is not None and "(channel_bars=48)" in check.unknown

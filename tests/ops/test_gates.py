@@ -365,8 +365,11 @@ def test_no_research_for_an_asset_makes_its_distribution_unknown_not_uniform(
     assert "no research for this asset" in gate.failing[0].text()
 
     other_model = research_of(uniform_cells())
-    other_model = ResearchDistribution("r.json", {**other_model.model, "channel_bars": 48}, {})
+    assert other_model.model is not None
+    params = {**other_model.model["params"], "channel_bars": 48}
+    other_model = ResearchDistribution("r.json", {"name": "breakout", "params": params}, {})
     gate = _evaluate(config, journal, signals, research={"MATICUSDT": other_model})
     failing = gate.assets["MATICUSDT"].failing
     assert _codes(failing) == ["distribution_unknown"]
-    assert "other signal model parameters" in failing[0].detail
+    assert "research of 'breakout' (channel_bars=48)" in failing[0].detail
+    assert "the profile runs 'breakout' (run chloe research again)" in failing[0].detail

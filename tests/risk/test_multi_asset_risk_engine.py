@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine_alpha.config.config_loader import PAPER_FILE, ChloeConfig, load_config
+from engine_alpha.config.config_loader import PAPER_FILE, PROFILER_FILE, ChloeConfig, load_config
 from engine_alpha.ledger.journal import read_journal
 from engine_alpha.market.bars import Bar
 from engine_alpha.ops.history import fold_history
@@ -27,7 +27,8 @@ from engine_alpha.risk.multi_asset_risk_engine import (
     research_trades_per_day,
     sizing_volatility,
 )
-from engine_alpha.strategy.filters import FilterRules
+from engine_alpha.signals.catalog import json_identity, plugin
+from engine_alpha.strategy.filters import FilterRules, refusal
 from engine_alpha.strategy.task import StrategyTask
 from engine_alpha.strategy.volatility import MIN_VOL_MULTIPLIER
 from tests.conftest import REPO, SAMPLE_DATA, EditConfig
@@ -310,3 +311,68 @@ def test_without_signals_the_rate_comes_from_the_research_output(
     assert report.assets["BTCUSDT"].expected_trades_per_day == pytest.approx(24 / 10)
     assert report.assets["XRPUSDT"].expected_trades_per_day == pytest.approx((7 + 5 + 3) / 10)
     assert report.assets["SOLUSDT"].expected_trades_source == "none"
+
+
+def _run_mean_reversion(edit_config: EditConfig, config_dir: Path, symbol: str) -> ChloeConfig:
+    def change(d: dict[str, Any]) -> None:
+        d["assets"][symbol]["signal_model"] = {"name": "mean_reversion", "params": {"entry_z": 2.0}}
+
+    edit_config(PROFILER_FILE, change)
+    return load_config(config_dir)
+
+
+def test_the_risk_report_runs_the_model_the_profile_names(
+    config_dir: Path, edit_config: EditConfig, tmp_path: Path
+) -> None:
+    config = _run_mean_reversion(edit_config, config_dir, "SOLUSDT")
+    bars = {"SOLUSDT": [*load_bars(SAMPLE_DATA, ["SOLUSDT"], "1h")["SOLUSDT"][:2000]]}
+    report = _assess(config, Journal(), bars=bars, as_of=bars["SOLUSDT"][-1].ts_ms)
+    sol = report.assets["SOLUSDT"]
+    assert sol.expected_trades_source == "bars"
+    # recomputed by hand: the named model over the bars, each signal through the SPEC filter
+    rules = FilterRules.from_profile(
+        config.profiler.assets["SOLUSDT"], "observation", config.paper.observation
+    )
+    model = plugin("mean_reversion").create({"entry_z": 2.0})
+    first, passed = None, 0
+    for bar in bars["SOLUSDT"]:
+        d = model.update(bar)
+        if d.regime is None:
+            continue
+        first = bar.ts_ms if first is None else first
+        ok = d.direction is not None and (
+            refusal(rules, d.regime, d.direction, d.confidence, d.bucket) is None
+        )
+        passed += ok
+    assert first is not None
+    days = (bars["SOLUSDT"][-1].ts_ms - first + HOUR_MS) / DAY_MS
+    assert sol.expected_trades_per_day == pytest.approx(passed / days)
+    as_of = bars["SOLUSDT"][-1].ts_ms
+    breakout = _assess(load_config(REPO / "config"), Journal(), bars=bars, as_of=as_of)
+    other = breakout.assets["SOLUSDT"].expected_trades_per_day
+    assert other is not None and other != sol.expected_trades_per_day
+
+
+def test_research_counts_of_another_model_are_not_used(
+    config_dir: Path, edit_config: EditConfig, tmp_path: Path
+) -> None:
+    """Research of the breakout says nothing of how often mean reversion trades."""
+    config = _run_mean_reversion(edit_config, config_dir, "BTCUSDT")
+    cells = {"high_vol|0": 24}
+    _edge_json(tmp_path / "research" / "BTCUSDT" / "edge.json", 240, cells)
+    counts = load_research_counts(tmp_path, ["BTCUSDT"])
+    assert counts["BTCUSDT"].model == json_identity(None)  # no block: written by the breakout
+    report = assess_risk(
+        config, fold_history([]), signals=[], events=[], bars={}, as_of_bar_ts=None, research=counts
+    )
+    assert report.assets["BTCUSDT"].expected_trades_source == "none"
+    mr = json_identity(config.profiler.assets["BTCUSDT"].signal_model)
+    body = json.loads((tmp_path / "research" / "BTCUSDT" / "edge.json").read_text())
+    body["signal_distribution"] = {"model": mr, "signals": 24, "cells": cells}
+    (tmp_path / "research" / "BTCUSDT" / "edge.json").write_text(json.dumps(body))
+    counts = load_research_counts(tmp_path, ["BTCUSDT"])
+    report = assess_risk(
+        config, fold_history([]), signals=[], events=[], bars={}, as_of_bar_ts=None, research=counts
+    )
+    assert report.assets["BTCUSDT"].expected_trades_source == "research"
+    assert report.assets["BTCUSDT"].expected_trades_per_day == pytest.approx(24 / 10)
