@@ -67,13 +67,19 @@ def edit_config(config_dir: Path) -> EditConfig:
 def run_chloe() -> Callable[..., RunResult]:
     """Run the daemon to completion and collect its outputs."""
 
-    def run(config_dir: Path, reports: Path, *extra: str, timeout: float = 120) -> RunResult:
+    def run(
+        config_dir: Path,
+        reports: Path,
+        *extra: str,
+        timeout: float = 120,
+        extra_path: Path | None = None,
+    ) -> RunResult:
         proc = subprocess.run(
             chloe_command(config_dir, reports, *extra),
             capture_output=True,
             text=True,
             timeout=timeout,
-            env=child_env(),
+            env=child_env(extra_path),
             cwd=REPO,
             check=False,
         )

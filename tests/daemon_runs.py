@@ -55,8 +55,9 @@ def chloe_command(config_dir: Path, reports: Path, *extra: str, replay: bool = T
     ]
 
 
-def child_env() -> dict[str, str]:
-    """The environment of a daemon subprocess: this checkout first on the path, no notify socket."""
+def child_env(extra_path: Path | None = None) -> dict[str, str]:
+    """The environment of a daemon subprocess: this checkout first on the path (then
+    `extra_path`, a directory of packages only this daemon sees), no notify socket."""
     env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (REPO, extra_path) if p is not None)
     return env

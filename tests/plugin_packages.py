@@ -63,6 +63,30 @@ def install(project: Path) -> None:
     importlib.invalidate_caches()
 
 
+def install_into(project: Path, target: Path) -> Path:
+    """`pip install --target`: the project's models exist only for processes given `target` on
+    their path (the daemons of the fault tests), never in the test environment itself."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(project),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"pip install --target {target} {project} failed:\n{proc.stderr}")
+    return target
+
+
 def install_all() -> None:
     """Install every package of PACKAGES (called once, before the tests are collected)."""
     for project in PACKAGES:

@@ -18,9 +18,7 @@ BROKEN_DIST = "broken-models"
 
 
 def _models(*args: str, extra_path: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = child_env()
-    if extra_path is not None:
-        env["PYTHONPATH"] = f"{env['PYTHONPATH']}:{extra_path}"
+    env = child_env(extra_path)
     return subprocess.run(
         [sys.executable, "-m", "engine_alpha", "models", *args],
         capture_output=True,

@@ -18,12 +18,19 @@ from tests.daemon_runs import child_env, chloe_command
 class DaemonProcess:
     """`chloe run --replay` in the background; `wait_for` reads its log events until one matches."""
 
-    def __init__(self, config_dir: Path, reports: Path, *extra: str, replay: bool = True) -> None:
+    def __init__(
+        self,
+        config_dir: Path,
+        reports: Path,
+        *extra: str,
+        replay: bool = True,
+        extra_path: Path | None = None,
+    ) -> None:
         self.proc = subprocess.Popen(
             chloe_command(config_dir, reports, *extra, replay=replay),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=child_env(),
+            env=child_env(extra_path),
             cwd=REPO,
         )
         self.events: list[dict[str, Any]] = []
