@@ -26,14 +26,28 @@ def _split(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _positive_int(text: str) -> int:
+def _whole(text: str, low: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
     return value
+
+
+def _level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole(text, 1)
 
 
 class _ModelAction(argparse.Action):
@@ -118,6 +132,33 @@ def register(
         default=30,
         help="smallest group that can be chosen as best regime, bucket or cell (30)",
     )
+    parser.add_argument(
+        "--walk-forward",
+        type=lambda t: _whole(t, 0),
+        default=0,
+        metavar="N",
+        help="also choose and measure in N walk-forward folds; a tier then needs the edge to "
+        "hold across them (0: the single split only)",
+    )
+    parser.add_argument(
+        "--scheme",
+        choices=("anchored", "rolling"),
+        default="anchored",
+        help="walk-forward train windows: from the start (anchored) or one segment (rolling)",
+    )
+    parser.add_argument(
+        "--replicates",
+        type=_positive_int,
+        default=1000,
+        help="block-bootstrap replicates for intervals and the snooping tests (1000)",
+    )
+    parser.add_argument("--seed", type=lambda t: _whole(t, 0), default=0, help="bootstrap seed (0)")
+    parser.add_argument(
+        "--alpha",
+        type=_level,
+        default=0.05,
+        help="level of the q-values and the snooping tests: a cell is an edge at q <= alpha",
+    )
     folders.add_dir_options(parser)
     parser.add_argument(
         "--propose-profiles", metavar="FILE", help="write a proposed profiler file here"
@@ -158,6 +199,11 @@ def run_command(args: argparse.Namespace) -> int:
         assets=args.assets,
         models=args.models or [],
         min_samples=args.min_samples,
+        walk_forward=args.walk_forward,
+        fold_scheme=args.scheme,
+        replicates=args.replicates,
+        seed=args.seed,
+        alpha=args.alpha,
         propose_path=Path(args.propose_profiles) if args.propose_profiles else None,
         write_profiles=args.write_profiles,
         show_cells=args.cells,

@@ -25,6 +25,7 @@ from engine_alpha.core.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 from engine_alpha.ledger.reports_dir import RESEARCH_DIR
 from engine_alpha.market.rules import load_market_rules
 from engine_alpha.research.analysis import ResearchSettings
+from engine_alpha.research.folds import FoldScheme
 from engine_alpha.research.pipeline import (
     ResearchRun,
     run_research,
@@ -60,6 +61,11 @@ class ResearchCommand:
     assets: Sequence[str] | None = None
     models: Sequence[Mapping[str, Any]] = field(default_factory=list)
     min_samples: int = 30
+    walk_forward: int = 0
+    fold_scheme: FoldScheme = "anchored"
+    replicates: int = 1_000
+    seed: int = 0
+    alpha: float = 0.05
     propose_path: Path | None = None
     write_profiles: bool = False
     show_cells: bool = False
@@ -111,6 +117,11 @@ class ResearchCommand:
             min_samples=self.min_samples,
             execution=config.paper.execution,
             timeframe_ms=config.timeframe_ms,
+            walk_forward=self.walk_forward,
+            fold_scheme=self.fold_scheme,
+            replicates=self.replicates,
+            seed=self.seed,
+            alpha=self.alpha,
         )
 
     def _run(

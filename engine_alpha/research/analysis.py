@@ -1,6 +1,11 @@
-"""One asset's research: edge tables per half, in-sample choices, flags and the proposed tier.
+"""One asset's research: edge tables per half, in-sample choices, their significance, the
+walk-forward, flags and the proposed tier.
 
 Choices (focus regime, best bucket, best cell) are made in sample; every half reports them.
+A tier below 3 needs the focus regime to survive the search (SPA over the regimes searched, at
+`alpha`), a positive out-of-sample edge, and, with walk-forward folds, an edge that holds
+across them (`walk_forward.WalkForward.holds`). A cell is called an edge when its in-sample
+Benjamini-Yekutieli q-value is at most `alpha` and its mean is positive.
 """
 
 from __future__ import annotations
@@ -24,8 +29,17 @@ from engine_alpha.research.edge import (
     group_summaries,
     round_trip_cost_bps,
 )
+from engine_alpha.research.folds import FoldScheme, walk_forward_folds
+from engine_alpha.research.significance import (
+    HalfTests,
+    SearchTest,
+    asset_rng,
+    block_length,
+    group_tests,
+)
 from engine_alpha.research.simulate import EXIT_REASONS, OPEN_AT_END, simulate_trades
 from engine_alpha.research.split import DEFAULT_SPLIT, HALVES, Split, half_masks
+from engine_alpha.research.walk_forward import WalkForward, walk_forward
 
 __all__ = [
     "FLAG_IS_CI_ZERO",
@@ -33,7 +47,9 @@ __all__ = [
     "FLAG_OOS_EMPTY",
     "FLAG_SIGN_FLIP",
     "REASON_IN_SAMPLE",
+    "REASON_NOT_SIGNIFICANT",
     "REASON_SIGN_FLIP",
+    "REASON_WALK_FORWARD",
     "AssetResult",
     "HalfTable",
     "ResearchSettings",
@@ -51,21 +67,35 @@ FLAG_OOS_EMPTY = "oos_too_few_samples"
 FLAG_IS_CI_ZERO = "in_sample_ci_includes_zero"
 REASON_IN_SAMPLE = "in_sample_edge"
 REASON_SIGN_FLIP = "oos_sign_flip"
+REASON_NOT_SIGNIFICANT = "not_significant"
+REASON_WALK_FORWARD = "walk_forward_fails"
+TESTED_HALVES = ("in_sample", "out_of_sample")
 
 
 @dataclass(frozen=True, slots=True)
 class ResearchSettings:
-    """What a research run measures: horizon, split, the minimum group size, the fill model."""
+    """What a research run measures: horizon, split, the minimum group size, the fill model,
+    the walk-forward folds (0: none), the bootstrap (replicates, seed) and the level `alpha`
+    of every test."""
 
     horizon_bars: int = 4
     split: Split = DEFAULT_SPLIT
     min_samples: int = 30
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)
     timeframe_ms: int = HOUR_MS
+    walk_forward: int = 0
+    fold_scheme: FoldScheme = "anchored"
+    replicates: int = 1_000
+    seed: int = 0
+    alpha: float = 0.05
 
     def __post_init__(self) -> None:
         if self.horizon_bars < 1 or self.min_samples < 1:
             raise ValueError("horizon_bars and min_samples must be >= 1")
+        if self.walk_forward < 0 or self.replicates < 1:
+            raise ValueError("walk_forward must be >= 0 and replicates >= 1")
+        if not 0.0 < self.alpha < 1.0:
+            raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
 
     @property
     def cost_bps(self) -> float:
@@ -85,13 +115,15 @@ class TradeTable:
 
 @dataclass(frozen=True, slots=True)
 class HalfTable:
-    """One half's forward-return edges (net bps) overall, per regime and per cell, and trades."""
+    """One half's forward-return edges (net bps) overall, per regime and per cell, and trades;
+    `tests` their block-bootstrap intervals, p- and q-values (None for the whole span)."""
 
     bars: int
     overall: Summary
     regimes: list[Summary]
     cells: list[Summary]
     trades: TradeTable
+    tests: HalfTests | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +156,9 @@ class AssetResult:
     tier_reason: str
     edge_bps: float | None
     signal_cells: dict[str, int] = field(default_factory=dict)
+    search: dict[str, SearchTest] = field(default_factory=dict)
+    edges: tuple[int, ...] = ()
+    walk_forward: WalkForward | None = None
 
     def focus_edge(self, half: str) -> Summary | None:
         """The asset edge in `half`: its signals in the (in-sample) focus regime."""
@@ -138,15 +173,21 @@ def analyse(series: AssetSeries, settings: ResearchSettings, tick_size: float) -
     ts = series.ts_ms
     first, last = int(ts[0]), int(ts[-1])
     cutoff = settings.split.cutoff(first, last, settings.timeframe_ms)
-    halves = _tables(series, settings, tick_size, cutoff)
-    selection = select(halves["in_sample"], settings.min_samples)
+    halves, wf = _tables(series, settings, tick_size, cutoff)
+    ins_tests = halves["in_sample"].tests
+    assert ins_tests is not None
+    edges = called_edges(halves["in_sample"].cells, ins_tests, settings.alpha)
+    selection = select(halves["in_sample"], settings.min_samples, edges)
+    search = search_tests(halves["in_sample"], ins_tests, selection, settings.min_samples)
     flags = cell_flags(halves["in_sample"].cells, halves["out_of_sample"].cells)
     tier, reason, edge = 3, "no_focus_regime", None
     asset_flags: tuple[str, ...] = ()
     focus = selection.focus_regime
     if focus is not None:
         ins, oos = halves["in_sample"].regimes, halves["out_of_sample"].regimes
-        tier, edge, reason = propose_tier(ins[focus].mean, oos[focus])
+        tier, edge, reason = propose_tier(
+            ins[focus].mean, oos[focus], search["focus_regime"].spa_p, wf, settings.alpha
+        )
         asset_flags = cell_flags(ins, oos).get(focus, ())
         if ins[focus].ci_low <= 0.0 <= ins[focus].ci_high:
             asset_flags = (FLAG_IS_CI_ZERO, *asset_flags)
@@ -167,6 +208,9 @@ def analyse(series: AssetSeries, settings: ResearchSettings, tick_size: float) -
         tier=tier,
         tier_reason=reason,
         edge_bps=edge,
+        search=search,
+        edges=edges,
+        walk_forward=wf,
     )
 
 
@@ -196,8 +240,9 @@ def net_forward_returns_bps(
 
 def _tables(
     series: AssetSeries, settings: ResearchSettings, tick_size: float, cutoff: int
-) -> dict[str, HalfTable]:
-    """Forward returns and simulated trades of every signal, tabulated per half."""
+) -> tuple[dict[str, HalfTable], WalkForward | None]:
+    """Forward returns and simulated trades of every signal, tabulated per half (with the
+    tests of each half), and the walk-forward over the same samples."""
     idx = series.signal_idx
     ts = series.ts_ms
     sign = series.direction[idx].astype(np.float64)
@@ -219,18 +264,54 @@ def _tables(
     trade_end = np.append(ts, ts[-1] + settings.timeframe_ms)[trades.exit_idx]
     trade_masks = half_masks(ts[idx], trade_end, cutoff)
     bar_masks = half_masks(ts, ts, cutoff)
+    rng = asset_rng(settings.seed, series.symbol)
     out = {}
     for half in HALVES:
         m = fwd_masks[half] & full
         t = trade_masks[half]
+        tests = None
+        if half in TESTED_HALVES:
+            bars = bar_masks[half]
+            n_bars = int(np.count_nonzero(bars))
+            tests = group_tests(
+                idx[m] - int(np.argmax(bars)),
+                regime[m],
+                cell[m],
+                net[m],
+                bars=n_bars,
+                n_regimes=len(REGIMES),
+                n_cells=N_CELLS,
+                min_samples=settings.min_samples,
+                rng=rng,
+                block=block_length(n_bars, settings.horizon_bars),
+                replicates=settings.replicates,
+            )
         out[half] = HalfTable(
             bars=int(np.count_nonzero(bar_masks[half])),
             overall=group_summaries(np.zeros(int(m.sum()), dtype=np.int64), net[m], 1)[0],
             regimes=group_summaries(regime[m], net[m], len(REGIMES)),
             cells=group_summaries(cell[m], net[m], N_CELLS),
             trades=_trade_table(cell[t], trades.pnl_bps[t], trades.reason[t]),
+            tests=tests,
         )
-    return out
+    wf = None
+    if settings.walk_forward:
+        folds = walk_forward_folds(
+            ts, settings.timeframe_ms, settings.walk_forward, settings.fold_scheme
+        )
+        wf = walk_forward(
+            folds,
+            settings.fold_scheme,
+            start_ts=ts[idx][full],
+            end_ts=ts[end][full],
+            regime=regime[full],
+            cell=cell[full],
+            values=net[full],
+            n_regimes=len(REGIMES),
+            n_cells=N_CELLS,
+            min_samples=settings.min_samples,
+        )
+    return out, wf
 
 
 def _trade_table(
@@ -246,28 +327,71 @@ def _trade_table(
     )
 
 
-def select(in_sample: HalfTable, min_samples: int) -> Selection:
-    """Focus = best regime; its best and positive buckets; best cell; all >= `min_samples`."""
+def select(in_sample: HalfTable, min_samples: int, edges: tuple[int, ...]) -> Selection:
+    """Focus = best regime; its best bucket; best cell; all >= `min_samples`. The preferred
+    buckets are the focus regime's cells called an edge (`edges`)."""
     focus = best_key(in_sample.regimes, min_samples)
     best_cell = best_key(in_sample.cells, min_samples)
     if focus is None:
         return Selection(None, None, (), best_cell)
     in_focus = in_sample.cells[focus * N_BUCKETS : (focus + 1) * N_BUCKETS]
     bucket = best_key(in_focus, min_samples)
-    preferred = tuple(
-        b for b, s in enumerate(in_focus) if s.samples >= min_samples and s.mean > 0.0
-    )
+    preferred = tuple(b for b in range(N_BUCKETS) if focus * N_BUCKETS + b in edges)
     return Selection(focus, bucket, preferred, best_cell)
 
 
-def propose_tier(in_sample_edge: float, out_of_sample: Summary) -> tuple[int, float, str]:
+def called_edges(cells: list[Summary], tests: HalfTests, alpha: float) -> tuple[int, ...]:
+    """Cells whose in-sample BY q-value is at most `alpha` and whose mean is positive."""
+    q = tests.cell_q
+    return tuple(key for key, s in enumerate(cells) if s.mean > 0.0 and bool(q[key] <= alpha))
+
+
+def search_tests(
+    in_sample: HalfTable, tests: HalfTests, selection: Selection, min_samples: int
+) -> dict[str, SearchTest]:
+    """The data-snooping test of each in-sample choice over the candidates it was chosen from:
+    the regimes, the focus regime's buckets, every cell (each with >= `min_samples`)."""
+    n_regimes = len(in_sample.regimes)
+    regimes = list(range(n_regimes))
+    cells = [n_regimes + key for key in range(N_CELLS)]
+    out = {
+        "focus_regime": tests.search(
+            regimes, [s.samples >= min_samples for s in in_sample.regimes]
+        ),
+        "best_cell": tests.search(cells, [s.samples >= min_samples for s in in_sample.cells]),
+    }
+    focus = selection.focus_regime
+    if focus is not None:
+        keys = range(focus * N_BUCKETS, (focus + 1) * N_BUCKETS)
+        out["best_bucket"] = tests.search(
+            [n_regimes + k for k in keys], [in_sample.cells[k].samples >= min_samples for k in keys]
+        )
+    return out
+
+
+def propose_tier(
+    in_sample_edge: float,
+    out_of_sample: Summary,
+    search_p: float,
+    wf: WalkForward | None,
+    alpha: float,
+) -> tuple[int, float, str]:
     """(tier, profile edge_bps, reason) from the in-sample edge rounded to 0.1 bps.
 
-    An out-of-sample edge <= 0 demotes to tier 3 with that edge (tier 3 needs edge_bps <= 0)."""
+    Demoted to tier 3 (which needs edge_bps <= 0): when the search does not survive the
+    snooping test (`search_p` > alpha; edge 0), when the out-of-sample edge is <= 0 (that
+    edge), or when the walk-forward does not hold (the pooled out-of-sample edge, at most 0)."""
     edge = round(in_sample_edge, 1) + 0.0
     tier = tier_for_edge(edge)
-    if tier < 3 and out_of_sample.samples > 0 and out_of_sample.mean <= 0.0:
+    if tier == 3:
+        return tier, edge, REASON_IN_SAMPLE
+    if search_p > alpha:
+        return 3, 0.0, REASON_NOT_SIGNIFICANT
+    if out_of_sample.samples > 0 and out_of_sample.mean <= 0.0:
         return 3, min(0.0, round(out_of_sample.mean, 1)) + 0.0, REASON_SIGN_FLIP
+    if wf is not None and not wf.holds:
+        pooled = wf.pooled_regime.mean if wf.pooled_regime.samples else 0.0
+        return 3, min(0.0, round(pooled, 1)) + 0.0, REASON_WALK_FORWARD
     return tier, edge, REASON_IN_SAMPLE
 
 

@@ -48,6 +48,9 @@ BlockScheme = Literal["stationary", "circular"]
 # Resampled values held at once while averaging (about 32 MB of float64): memory stays flat
 # whatever the number of replicates.
 _CHUNK_VALUES = 4_000_000
+# Samples that are mostly zero (signals on a per-bar grid) are averaged as draw counts times
+# their nonzero rows: the same sums as gathering every drawn row, at a fraction of the cost.
+_SPARSE_RATIO = 4
 
 
 def default_block_length(n: int) -> int:
@@ -136,9 +139,26 @@ def bootstrap_means(
     length = default_block_length(n) if block is None else block
     out = np.empty((replicates, *x.shape[1:]))
     columns = int(np.prod(x.shape[1:], dtype=np.int64))
-    for lo, hi in _chunks(replicates, n * columns):
+    flat = x.reshape(n, columns)
+    rows = np.flatnonzero(np.any(flat != 0.0, axis=1))
+    sparse = len(rows) * _SPARSE_RATIO < n
+    for lo, hi in _chunks(replicates, n * (1 if sparse else columns)):
         idx = resample_indices(n, length, rng, hi - lo, scheme)
-        out[lo:hi] = x[idx].mean(axis=1)
+        if sparse:
+            out[lo:hi] = (_draw_counts(idx, n)[:, rows] @ flat[rows]).reshape(
+                hi - lo, *x.shape[1:]
+            ) / n
+        else:
+            out[lo:hi] = x[idx].mean(axis=1)
+    return out
+
+
+def _draw_counts(idx: IntArray, n: int) -> FloatArray:
+    """How often each of the n rows was drawn, per replicate (rows of `idx`)."""
+    replicates = idx.shape[0]
+    offsets = (np.arange(replicates, dtype=np.int64) * n)[:, None]
+    counts = np.bincount((idx + offsets).ravel(), minlength=replicates * n)
+    out: FloatArray = counts.reshape(replicates, n).astype(np.float64)
     return out
 
 

@@ -67,7 +67,10 @@ def research_asset(
         return str(exc)
     if not series.bars:
         return f"{path}: no accepted bar"
-    return analyse(series, settings, tick_size)
+    try:
+        return analyse(series, settings, tick_size)
+    except ValueError as exc:  # e.g. more walk-forward folds than the data can hold
+        return f"{path}: {exc}"
 
 
 def run_research(

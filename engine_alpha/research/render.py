@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,9 @@ from engine_alpha.research.analysis import (
     FLAG_OOS_CI_ZERO,
     FLAG_OOS_EMPTY,
     FLAG_SIGN_FLIP,
+    REASON_NOT_SIGNIFICANT,
     REASON_SIGN_FLIP,
+    REASON_WALK_FORWARD,
     AssetResult,
     ResearchSettings,
 )
@@ -31,9 +34,13 @@ _SHORT = {
     FLAG_OOS_EMPTY: "OOS:n<2",
 }
 _LEGEND = (
-    "edge [95% CI] n: focus regime = best in-sample regime; tier from the in-sample edge, "
-    "* = demoted to 3: out-of-sample edge <= 0; ~0: the interval holds zero; flip: sign changes"
+    "edge [95% t CI] n: focus regime = best in-sample regime; SPA p: the search for the best "
+    "regime / cell tested against noise; edges: cells with BY q <= alpha; tier from the "
+    "in-sample edge, demoted to 3 when ns: the search is not significant, *: out-of-sample "
+    "edge <= 0, wf: the walk-forward does not hold; ~0: the interval holds zero; flip: sign "
+    "changes"
 )
+_DEMOTED = {REASON_SIGN_FLIP: "*", REASON_NOT_SIGNIFICANT: " ns", REASON_WALK_FORWARD: " wf"}
 
 
 def _edge(s: Summary | None) -> str:
@@ -75,6 +82,9 @@ def asset_table(
         "best bucket IS / OOS",
         "best cell IS / OOS",
         "trades IS / OOS",
+        "SPA p regime / cell",
+        "edges",
+        *(["walk-forward OOS"] if settings.walk_forward else []),
         "tier",
     ):
         table.add_column(name, overflow="fold")
@@ -83,12 +93,28 @@ def asset_table(
     return table
 
 
+def _search(r: AssetResult) -> str:
+    def p(name: str) -> str:
+        test = r.search.get(name)
+        return "-" if test is None else f"{test.spa_p:.2f}"
+
+    return f"{p('focus_regime')} / {p('best_cell')}"
+
+
+def _walk_forward(r: AssetResult) -> list[str]:
+    wf = r.walk_forward
+    if wf is None:
+        return []
+    return [f"{_edge(wf.pooled_regime)}; {wf.positive_folds}/{wf.deciding_folds} folds > 0"]
+
+
 def comparison_table(runs: Mapping[str, ResearchRun]) -> Table:
     """Models side by side: per asset and model, the focus regime's in- and out-of-sample edge
     and the proposed tier (the same figures as each model's own table)."""
     table = Table(
         title="Models side by side: focus-regime edge IS / OOS, net bps [95% CI] n, and tier",
-        caption="the focus regime is chosen in sample for each model; * = demoted: OOS edge <= 0",
+        caption="the focus regime is chosen in sample for each model; demoted to 3 when "
+        "ns: not significant after the search, *: OOS edge <= 0, wf: walk-forward fails",
     )
     table.add_column("asset", overflow="fold")
     for label in runs:
@@ -101,7 +127,7 @@ def comparison_table(runs: Mapping[str, ResearchRun]) -> Table:
             if r is None:
                 row.append("-")
                 continue
-            demoted = "*" if r.tier_reason == REASON_SIGN_FLIP else ""
+            demoted = _DEMOTED.get(r.tier_reason, "")
             focus = "-" if r.selection.focus_regime is None else REGIMES[r.selection.focus_regime]
             row.append(
                 f"{focus}: {_edge(r.focus_edge('in_sample'))} / "
@@ -124,7 +150,7 @@ def _asset_cells(r: AssetResult) -> list[str]:
     if sel.best_cell is not None:
         key = sel.best_cell
         cell = f"{cell_name(key)}: {_mean(ins.cells[key])} / {_mean(oos.cells[key])}"
-    demoted = "*" if r.tier_reason == REASON_SIGN_FLIP else ""
+    demoted = _DEMOTED.get(r.tier_reason, "")
     notes = " ".join(_SHORT.get(code, code) for code in r.asset_flags)
     return [
         focus,
@@ -133,6 +159,9 @@ def _asset_cells(r: AssetResult) -> list[str]:
         bucket,
         cell,
         f"{_mean(ins.trades.overall)} / {_mean(oos.trades.overall)}",
+        _search(r),
+        " ".join(cell_name(key) for key in r.edges) or "none",
+        *_walk_forward(r),
         f"{r.tier}{demoted} {notes}".rstrip(),
     ]
 
@@ -146,9 +175,20 @@ def cell_table(result: AssetResult, min_samples: int) -> Table:
     ins, oos = result.halves["in_sample"], result.halves["out_of_sample"]
     table = Table(
         title=f"{result.symbol}: cells (out of sample from {iso_utc(result.cutoff_ms)})",
-        caption=f"* = at least {min_samples} in-sample samples, so it can be chosen as best",
+        caption=f"* = at least {min_samples} in-sample samples, so it can be chosen as best; "
+        "block CI: stationary block bootstrap; q: Benjamini-Yekutieli over the * cells; "
+        "EDGE: q <= alpha and a positive mean",
     )
-    for name in ("cell", "IS edge", "IS hit", "OOS edge", "OOS hit", "trades IS / OOS", "flags"):
+    for name in (
+        "cell",
+        "IS edge",
+        "IS block CI, q",
+        "IS hit",
+        "OOS edge",
+        "OOS hit",
+        "trades IS / OOS",
+        "flags",
+    ):
         table.add_column(name, overflow="fold")
     for key, s in enumerate(ins.cells):
         if s.samples == 0:
@@ -156,6 +196,7 @@ def cell_table(result: AssetResult, min_samples: int) -> Table:
         table.add_row(
             cell_name(key) + ("*" if s.samples >= min_samples else ""),
             _edge(s),
+            _block(result, key),
             _rate(s),
             _edge(oos.cells[key]),
             _rate(oos.cells[key]),
@@ -163,6 +204,19 @@ def cell_table(result: AssetResult, min_samples: int) -> Table:
             " ".join(_SHORT.get(code, code) for code in result.flags.get(key, ())),
         )
     return table
+
+
+def _block(result: AssetResult, key: int) -> str:
+    """A cell's in-sample block-bootstrap interval and q-value, and EDGE if it is called one."""
+    tests = result.halves["in_sample"].tests
+    test = None if tests is None else tests.cells[key]
+    if tests is None or test is None:
+        return "-"
+    q = float(tests.cell_q[key])
+    shown = f"[{test.ci_low:+.0f}, {test.ci_high:+.0f}]"
+    if not math.isnan(q):  # a candidate cell
+        shown += f" q={q:.2f}"
+    return shown + (" EDGE" if key in result.edges else "")
 
 
 def _rate(s: Summary) -> str:

@@ -15,7 +15,9 @@ from engine_alpha.core.atomic_files import replace_atomic
 from engine_alpha.research.analysis import AssetResult, HalfTable, ResearchSettings
 from engine_alpha.research.distribution import distribution_json
 from engine_alpha.research.edge import N_BUCKETS, Summary, cell_name
+from engine_alpha.research.significance import GroupTest, SearchTest
 from engine_alpha.research.split import HALVES
+from engine_alpha.research.walk_forward import FoldResult, WalkForward
 
 __all__ = ["asset_report", "headline", "iso_utc", "summary_report", "write_json"]
 
@@ -30,14 +32,25 @@ def _num(value: float) -> float | None:
     return None if math.isnan(value) else value + 0.0
 
 
-def summary_json(s: Summary, cost_bps: float | None = None) -> dict[str, Any]:
-    """One group: samples, net edge, hit rate, 95% interval (and the gross figures if a cost)."""
+def summary_json(
+    s: Summary,
+    cost_bps: float | None = None,
+    test: GroupTest | None = None,
+    q_value: float | None = None,
+) -> dict[str, Any]:
+    """One group: samples, net edge, hit rate, 95% t interval (and the gross figures if a
+    cost; the block-bootstrap interval, p-value and q-value where tested)."""
     out: dict[str, Any] = {
         "samples": s.samples,
         "edge_bps": _num(s.mean),
         "hit_rate": _num(s.hit_rate),
         "ci95_bps": None if math.isnan(s.ci_low) else [_num(s.ci_low), _num(s.ci_high)],
     }
+    if test is not None:
+        out["ci95_block_bps"] = [_num(test.ci_low), _num(test.ci_high)]
+        out["p_value"] = test.p_value
+    if q_value is not None and not math.isnan(q_value):
+        out["q_value"] = q_value
     if cost_bps is not None:
         gross = s.shifted(cost_bps)
         out["gross_edge_bps"] = _num(gross.mean)
@@ -61,6 +74,18 @@ def params_json(settings: ResearchSettings) -> dict[str, Any]:
         "min_samples": settings.min_samples,
         "split": settings.split.describe(),
         "timeframe_ms": settings.timeframe_ms,
+        "bootstrap": {
+            "scheme": "stationary",
+            "mean_block_bars": "max(horizon_bars, round(bars ** (1/3))) per half",
+            "replicates": settings.replicates,
+            "seed": settings.seed,
+        },
+        "alpha": settings.alpha,
+        "q_values": "Benjamini-Yekutieli over the cells with >= min_samples in sample",
+        "snooping_test": "Hansen SPA (and White's Reality Check) over the candidates searched",
+        "walk_forward": None
+        if not settings.walk_forward
+        else {"folds": settings.walk_forward, "scheme": settings.fold_scheme},
     }
 
 
@@ -78,21 +103,77 @@ def headline(result: AssetResult, half: str, cost_bps: float) -> dict[str, Any]:
         "trades": summary_json(table.trades.overall),
     }
     if focus is not None:
-        out["asset_edge"] = {"regime": REGIMES[focus], **summary_json(table.regimes[focus])}
+        regime = summary_json(table.regimes[focus], None, *_tested(table, focus, None))
+        out["asset_edge"] = {"regime": REGIMES[focus], **regime}
     if focus is not None and sel.best_bucket is not None:
-        cell = table.cells[focus * N_BUCKETS + sel.best_bucket]
-        out["best_bucket"] = {"bucket": sel.best_bucket, **summary_json(cell)}
+        key = focus * N_BUCKETS + sel.best_bucket
+        cell = summary_json(table.cells[key], None, *_tested(table, None, key))
+        out["best_bucket"] = {"bucket": sel.best_bucket, **cell}
     if sel.best_cell is not None:
-        cell = table.cells[sel.best_cell]
-        out["best_selective_cell"] = {"cell": cell_name(sel.best_cell), **summary_json(cell)}
+        cell = summary_json(table.cells[sel.best_cell], None, *_tested(table, None, sel.best_cell))
+        out["best_selective_cell"] = {"cell": cell_name(sel.best_cell), **cell}
     return out
+
+
+def _tested(
+    table: HalfTable, regime: int | None, cell: int | None
+) -> tuple[GroupTest | None, float | None]:
+    """A regime's or a cell's test in `table` and the cell's q-value (None where untested)."""
+    tests = table.tests
+    if tests is None:
+        return None, None
+    if regime is not None:
+        return tests.regimes[regime], None
+    assert cell is not None
+    return tests.cells[cell], float(tests.cell_q[cell])
+
+
+def search_json(search: Mapping[str, SearchTest]) -> dict[str, Any]:
+    """Each in-sample choice's data-snooping test."""
+    return {
+        name: {
+            "candidates": t.candidates,
+            "spa_p": t.spa_p,
+            "reality_check_p": t.reality_check_p,
+        }
+        for name, t in search.items()
+    }
+
+
+def _fold_json(f: FoldResult) -> dict[str, Any]:
+    focus = f.focus_regime
+    return {
+        **f.fold.describe(),
+        "test_overall": summary_json(f.test_overall),
+        "focus_regime": None if focus is None else REGIMES[focus],
+        "focus_train": None if f.regime_train is None else summary_json(f.regime_train),
+        "focus_test": None if f.regime_test is None else summary_json(f.regime_test),
+        "best_cell": None if f.best_cell is None else cell_name(f.best_cell),
+        "best_cell_train": None if f.cell_train is None else summary_json(f.cell_train),
+        "best_cell_test": None if f.cell_test is None else summary_json(f.cell_test),
+    }
+
+
+def walk_forward_json(wf: WalkForward | None) -> dict[str, Any] | None:
+    """The folds and the pooled out-of-sample edges of each fold's choices."""
+    if wf is None:
+        return None
+    return {
+        "scheme": wf.scheme,
+        "folds": [_fold_json(f) for f in wf.folds],
+        "pooled_focus_oos": summary_json(wf.pooled_regime),
+        "pooled_best_cell_oos": summary_json(wf.pooled_cell),
+        "positive_folds": wf.positive_folds,
+        "deciding_folds": wf.deciding_folds,
+        "holds": wf.holds,
+    }
 
 
 def _half_json(result: AssetResult, half: str, cost_bps: float) -> dict[str, Any]:
     table: HalfTable = result.halves[half]
     cells = {
         cell_name(key): {
-            "forward": summary_json(fwd, cost_bps),
+            "forward": summary_json(fwd, cost_bps, *_tested(table, None, key)),
             "trades": summary_json(table.trades.cells[key]),
         }
         for key, fwd in enumerate(table.cells)
@@ -101,7 +182,8 @@ def _half_json(result: AssetResult, half: str, cost_bps: float) -> dict[str, Any
     return {
         **headline(result, half, cost_bps),
         "regimes": {
-            name: summary_json(s, cost_bps) for name, s in zip(REGIMES, table.regimes, strict=True)
+            name: summary_json(s, cost_bps, *_tested(table, r, None))
+            for r, (name, s) in enumerate(zip(REGIMES, table.regimes, strict=True))
         },
         "cells": cells,
         "trade_exits": {**table.trades.exits, "open_at_end": table.trades.open_at_end},
@@ -142,6 +224,9 @@ def asset_report(
         "proposal": _proposal(result),
         "halves": {half: _half_json(result, half, settings.cost_bps) for half in HALVES},
         "flags": {cell_name(key): list(codes) for key, codes in sorted(result.flags.items())},
+        "search": search_json(result.search),
+        "edges": [cell_name(key) for key in result.edges],
+        "walk_forward": walk_forward_json(result.walk_forward),
         "signal_distribution": distribution_json(result.signal_cells, model),
     }
 
@@ -186,6 +271,16 @@ def summary_report(
             },
             **{half: headline(result, half, settings.cost_bps) for half in HALVES},
             "flagged_cells": len(result.flags),
+            "search": search_json(result.search),
+            "edges": [cell_name(key) for key in result.edges],
+            "walk_forward": None
+            if result.walk_forward is None
+            else {
+                "pooled_focus_oos": summary_json(result.walk_forward.pooled_regime),
+                "positive_folds": result.walk_forward.positive_folds,
+                "deciding_folds": result.walk_forward.deciding_folds,
+                "holds": result.walk_forward.holds,
+            },
         }
     return {
         "generated_at": generated_at,
