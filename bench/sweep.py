@@ -1,7 +1,8 @@
 """Sweep speed: a 64-point breakout grid x every asset of the full data, three ways.
 
 Scores every (asset, point) with `research.sweep_points.score_grid` (the bars through a fresh
-model of the point's parameters, then today's single-split analysis): a plain serial loop in
+model of the point's parameters, then the analysis `chloe research sweep` runs: 4 walk-forward
+folds, no bootstrap tests): a plain serial loop in
 this process, local processes (every core), and a local Dask cluster started here as an
 operator would (`dask scheduler` and `dask worker --nworkers 2 --nthreads 1` on 127.0.0.1).
 Checks the three give bit-identical results, and times where one task's time goes.
@@ -103,7 +104,7 @@ def main() -> None:
     parser.add_argument("--skip-serial", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    settings = ResearchSettings()
+    settings = ResearchSettings(walk_forward=4, tests=False)  # what `chloe research sweep` runs
     points = grid_points("breakout", GRID)
     t0 = time.perf_counter()
     assets = load_assets(args.data, SYMBOLS, "1h", HOUR_MS)

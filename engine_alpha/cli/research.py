@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine_alpha.cli import folders
+from engine_alpha.cli import folders, sweep
+from engine_alpha.cli.arg_types import at_least, level
 
 __all__ = ["build_parser", "main", "register"]
 
@@ -24,30 +25,6 @@ def _split(text: str) -> Any:
         return parse_split(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _whole(text: str, low: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < low:
-        raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-    return value
-
-
-def _level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    return _whole(text, 1)
 
 
 class _ModelAction(argparse.Action):
@@ -103,7 +80,7 @@ def register(
     parser = subparsers.add_parser("research", help=_HELP, description=_HELP)
     parser.add_argument("--data", help="bar CSV directory (default: feed.data_dir of the config)")
     parser.add_argument(
-        "--horizon", type=_positive_int, default=4, help="forward-return horizon in bars (4)"
+        "--horizon", type=at_least(1), default=4, help="forward-return horizon in bars (4)"
     )
     parser.add_argument(
         "--split",
@@ -128,13 +105,13 @@ def register(
     )
     parser.add_argument(
         "--min-samples",
-        type=_positive_int,
+        type=at_least(1),
         default=30,
         help="smallest group that can be chosen as best regime, bucket or cell (30)",
     )
     parser.add_argument(
         "--walk-forward",
-        type=lambda t: _whole(t, 0),
+        type=at_least(0),
         default=0,
         metavar="N",
         help="also choose and measure in N walk-forward folds; a tier then needs the edge to "
@@ -148,14 +125,14 @@ def register(
     )
     parser.add_argument(
         "--replicates",
-        type=_positive_int,
+        type=at_least(1),
         default=1000,
         help="block-bootstrap replicates for intervals and the snooping tests (1000)",
     )
-    parser.add_argument("--seed", type=lambda t: _whole(t, 0), default=0, help="bootstrap seed (0)")
+    parser.add_argument("--seed", type=at_least(0), default=0, help="bootstrap seed (0)")
     parser.add_argument(
         "--alpha",
-        type=_level,
+        type=level,
         default=0.05,
         help="level of the q-values and the snooping tests: a cell is an edge at q <= alpha",
     )
@@ -170,6 +147,7 @@ def register(
     )
     parser.add_argument("--cells", action="store_true", help="also print each asset's cells")
     parser.set_defaults(handler=run_command)
+    sweep.register(parser.add_subparsers(dest="research_command", metavar="sweep"))
     return parser
 
 
@@ -183,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `research` from the arguments after the program name."""
     args = build_parser().parse_args(["research", *(sys.argv[1:] if argv is None else argv)])
-    return run_command(args)
+    handler: Callable[[argparse.Namespace], int] = args.handler  # research, or its sweep
+    return handler(args)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -76,7 +76,9 @@ TESTED_HALVES = ("in_sample", "out_of_sample")
 class ResearchSettings:
     """What a research run measures: horizon, split, the minimum group size, the fill model,
     the walk-forward folds (0: none), the bootstrap (replicates, seed) and the level `alpha`
-    of every test."""
+    of every test. `tests=False` (parameter sweeps, which judge points by their walk-forward
+    figures) skips the bootstrap, q-values and snooping tests, and with them the tier's
+    snooping gate."""
 
     horizon_bars: int = 4
     split: Split = DEFAULT_SPLIT
@@ -88,6 +90,7 @@ class ResearchSettings:
     replicates: int = 1_000
     seed: int = 0
     alpha: float = 0.05
+    tests: bool = True
 
     def __post_init__(self) -> None:
         if self.horizon_bars < 1 or self.min_samples < 1:
@@ -137,6 +140,15 @@ class Selection:
 
 
 @dataclass(frozen=True, slots=True)
+class OosTrades:
+    """The walk-forward's out-of-sample trades: in each fold's test window, the simulated
+    daemon-exit trades of the regime that fold chose (exit bar times in UTC ms, net bps)."""
+
+    exit_ms: npt.NDArray[np.int64]
+    pnl_bps: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
 class AssetResult:
     """Everything the research says about one asset."""
 
@@ -159,6 +171,7 @@ class AssetResult:
     search: dict[str, SearchTest] = field(default_factory=dict)
     edges: tuple[int, ...] = ()
     walk_forward: WalkForward | None = None
+    oos_trades: OosTrades | None = None
 
     def focus_edge(self, half: str) -> Summary | None:
         """The asset edge in `half`: its signals in the (in-sample) focus regime."""
@@ -173,21 +186,23 @@ def analyse(series: AssetSeries, settings: ResearchSettings, tick_size: float) -
     ts = series.ts_ms
     first, last = int(ts[0]), int(ts[-1])
     cutoff = settings.split.cutoff(first, last, settings.timeframe_ms)
-    halves, wf = _tables(series, settings, tick_size, cutoff)
+    halves, wf, oos_trades = _tables(series, settings, tick_size, cutoff)
     ins_tests = halves["in_sample"].tests
-    assert ins_tests is not None
-    edges = called_edges(halves["in_sample"].cells, ins_tests, settings.alpha)
+    edges: tuple[int, ...] = ()
+    if ins_tests is not None:
+        edges = called_edges(halves["in_sample"].cells, ins_tests, settings.alpha)
     selection = select(halves["in_sample"], settings.min_samples, edges)
-    search = search_tests(halves["in_sample"], ins_tests, selection, settings.min_samples)
+    search: dict[str, SearchTest] = {}
+    if ins_tests is not None:
+        search = search_tests(halves["in_sample"], ins_tests, selection, settings.min_samples)
     flags = cell_flags(halves["in_sample"].cells, halves["out_of_sample"].cells)
     tier, reason, edge = 3, "no_focus_regime", None
     asset_flags: tuple[str, ...] = ()
     focus = selection.focus_regime
     if focus is not None:
         ins, oos = halves["in_sample"].regimes, halves["out_of_sample"].regimes
-        tier, edge, reason = propose_tier(
-            ins[focus].mean, oos[focus], search["focus_regime"].spa_p, wf, settings.alpha
-        )
+        search_p = search["focus_regime"].spa_p if search else 0.0  # untested: no gate
+        tier, edge, reason = propose_tier(ins[focus].mean, oos[focus], search_p, wf, settings.alpha)
         asset_flags = cell_flags(ins, oos).get(focus, ())
         if ins[focus].ci_low <= 0.0 <= ins[focus].ci_high:
             asset_flags = (FLAG_IS_CI_ZERO, *asset_flags)
@@ -211,6 +226,7 @@ def analyse(series: AssetSeries, settings: ResearchSettings, tick_size: float) -
         search=search,
         edges=edges,
         walk_forward=wf,
+        oos_trades=oos_trades,
     )
 
 
@@ -240,9 +256,9 @@ def net_forward_returns_bps(
 
 def _tables(
     series: AssetSeries, settings: ResearchSettings, tick_size: float, cutoff: int
-) -> tuple[dict[str, HalfTable], WalkForward | None]:
+) -> tuple[dict[str, HalfTable], WalkForward | None, OosTrades | None]:
     """Forward returns and simulated trades of every signal, tabulated per half (with the
-    tests of each half), and the walk-forward over the same samples."""
+    tests of each half), the walk-forward over the same samples and its trades."""
     idx = series.signal_idx
     ts = series.ts_ms
     sign = series.direction[idx].astype(np.float64)
@@ -270,7 +286,7 @@ def _tables(
         m = fwd_masks[half] & full
         t = trade_masks[half]
         tests = None
-        if half in TESTED_HALVES:
+        if half in TESTED_HALVES and settings.tests:
             bars = bar_masks[half]
             n_bars = int(np.count_nonzero(bars))
             tests = group_tests(
@@ -294,7 +310,7 @@ def _tables(
             trades=_trade_table(cell[t], trades.pnl_bps[t], trades.reason[t]),
             tests=tests,
         )
-    wf = None
+    wf = oos = None
     if settings.walk_forward:
         folds = walk_forward_folds(
             ts, settings.timeframe_ms, settings.walk_forward, settings.fold_scheme
@@ -311,7 +327,14 @@ def _tables(
             n_cells=N_CELLS,
             min_samples=settings.min_samples,
         )
-    return out, wf
+        closed = trades.reason != OPEN_AT_END
+        picked = np.zeros(len(idx), dtype=np.bool_)
+        for f in wf.folds:
+            if f.focus_regime is not None:
+                _, test = f.fold.masks(ts[idx], trade_end)
+                picked |= test & closed & (regime == f.focus_regime)
+        oos = OosTrades(trade_end[picked], trades.pnl_bps[picked])
+    return out, wf, oos
 
 
 def _trade_table(

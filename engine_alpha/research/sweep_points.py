@@ -1,10 +1,12 @@
-"""Today's research scored at many model-parameter points, per asset, on any executor.
+"""Research scored at many model-parameter points, per asset, on any executor.
 
 Each asset's bars are read and validated once (`load_assets`) and sent to the workers once;
 each task runs one point: the bars through a fresh model built from the point's parameters
-(`plugin(model).create(params)`), then the single-split analysis (`analysis.analyse`), and
-returns a few figures (`PointScore`). `score_grid` runs every (asset, point) on local processes
-or a Dask cluster (`executor.py`); the results are the same, bit for bit, wherever they ran.
+(`plugin(model).create(params)`), then the analysis (`analysis.analyse`, with the walk-forward
+folds the settings ask for and without the bootstrap tests, which judge one asset's cells, not
+a point), and returns a few figures (`PointScore`). `score_grid` runs every (asset, point) on
+local processes or a Dask cluster (`executor.py`); the results are the same, bit for bit,
+wherever they ran.
 """
 
 from __future__ import annotations
@@ -88,10 +90,12 @@ class ModelPoint:
 
 @dataclass(frozen=True, slots=True)
 class PointScore:
-    """One asset at one point: signals, the in-sample focus regime and its edge in and out of
-    sample, every signal's edge out of sample, the simulated trades out of sample, the tier.
+    """One asset at one point: signals; the single split's in-sample focus regime and its edge
+    in and out of sample; every signal's edge and the simulated trades out of sample; and, with
+    walk-forward folds, the pooled out-of-sample edge of each fold's chosen regime, how many
+    folds measured it positive, and those folds' daemon-exit trades (exit time, net bps).
 
-    Edges are net forward returns in bps (NaN without samples); `tier` as `chloe research`."""
+    Edges are net forward returns in bps (NaN without samples)."""
 
     symbol: str
     signals: int
@@ -100,13 +104,16 @@ class PointScore:
     in_sample_samples: int
     oos_edge_bps: float
     oos_samples: int
-    oos_ci_low_bps: float
-    oos_ci_high_bps: float
     oos_all_edge_bps: float
     oos_all_samples: int
     oos_trade_pnl_bps: float
     oos_trades: int
-    tier: int
+    wf_edge_bps: float
+    wf_samples: int
+    wf_positive_folds: int
+    wf_deciding_folds: int
+    wf_trade_exit_ms: tuple[int, ...]
+    wf_trade_pnl_bps: tuple[float, ...]
 
 
 def grid_points(model: str, grid: Mapping[str, Sequence[Any]]) -> list[ModelPoint]:
@@ -165,6 +172,7 @@ def _score(result: AssetResult) -> PointScore:
     nan = math.nan
     edge_in = ins.regimes[focus] if focus is not None else None
     edge_out = oos.regimes[focus] if focus is not None else None
+    wf, trades = result.walk_forward, result.oos_trades
     return PointScore(
         symbol=result.symbol,
         signals=result.signals,
@@ -173,13 +181,16 @@ def _score(result: AssetResult) -> PointScore:
         in_sample_samples=0 if edge_in is None else edge_in.samples,
         oos_edge_bps=nan if edge_out is None else edge_out.mean,
         oos_samples=0 if edge_out is None else edge_out.samples,
-        oos_ci_low_bps=nan if edge_out is None else edge_out.ci_low,
-        oos_ci_high_bps=nan if edge_out is None else edge_out.ci_high,
         oos_all_edge_bps=oos.overall.mean,
         oos_all_samples=oos.overall.samples,
         oos_trade_pnl_bps=oos.trades.overall.mean,
         oos_trades=oos.trades.overall.samples,
-        tier=result.tier,
+        wf_edge_bps=nan if wf is None else wf.pooled_regime.mean,
+        wf_samples=0 if wf is None else wf.pooled_regime.samples,
+        wf_positive_folds=0 if wf is None else wf.positive_folds,
+        wf_deciding_folds=0 if wf is None else wf.deciding_folds,
+        wf_trade_exit_ms=() if trades is None else tuple(trades.exit_ms.tolist()),
+        wf_trade_pnl_bps=() if trades is None else tuple(trades.pnl_bps.tolist()),
     )
 
 

@@ -42,6 +42,10 @@ def report(replay: Replay, tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(replay.reports, reports)
     dirs = ["--config-dir", str(replay.config_dir), "--reports-dir", str(reports)]
     assert research_main([*dirs, "--data", str(SAMPLE_DATA)]) == 0
+    grid = root / "grid.json"
+    grid.write_text(json.dumps({"channel_bars": [12, 24, 36], "fade_in_chop": [True, False]}))
+    sweep = ["sweep", "--model", "breakout", "--grid", str(grid), "--walk-forward", "2"]
+    assert research_main([*sweep, *dirs, "--data", str(SAMPLE_DATA), "--assets", "ETHUSDT"]) == 0
     out = root / "report.html"
     assert main(["report", "--html", str(out), *dirs]) == EXIT_OK
     return out
@@ -63,7 +67,7 @@ def test_no_table_is_wider_than_the_window(report: Path, tmp_path: Path, width: 
     measured = _measure(report, tmp_path, width)
     assert width - 40 <= measured["viewport"] <= width
     names = [t["name"] for t in measured["tables"]]
-    assert names == ["panel", "panel research"]
+    assert names == ["panel", "panel research", "panel sweep"]
     for table in measured["tables"]:
         assert table["cells"] > 0
         assert table["right"] <= measured["viewport"], table

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from engine_alpha.market.bars import Bar
 from engine_alpha.signals.breakout import BreakoutModel
+from engine_alpha.signals.protocol import SignalModel
 
 HOUR_MS = 3_600_000
 T0 = 1_609_459_200_000  # 2021-01-01 00:00 UTC
@@ -41,16 +43,18 @@ def planted_walk(
     drift: float,
     horizon: int,
     flip_after: int | None = None,
+    model: Callable[[], SignalModel] = BreakoutModel,
 ) -> list[Bar]:
     """A random walk where every signal in `regime` with a bucket in `buckets` is followed by
     `horizon` bars that each move `drift` (a fraction) in the signal's direction, open to close.
 
-    The generator runs its own BreakoutModel to know where the signals fall, so the forward return
+    The generator runs its own `model` (default: the breakout with its defaults) to know where
+    the signals fall, so the forward return
     of each planted signal is (1 + drift) ** horizon - 1, unless a later planted signal of the
     other direction cuts into its window. From bar `flip_after` on, the drift is reversed.
     """
     rng = random.Random(seed)
-    model = BreakoutModel()
+    planter = model()
     bars = []
     price = 100.0
     left, sign = 0, 0.0
@@ -60,7 +64,7 @@ def planted_walk(
         ret = sign * step if left else rng.gauss(0.0, scale)
         bar = _bar(rng, T0 + i * HOUR_MS, price, ret, scale / 2)
         left = max(0, left - 1)
-        decision = model.update(bar)
+        decision = planter.update(bar)
         if decision.direction and decision.regime == regime and decision.bucket in buckets:
             left, sign = horizon, 1.0 if decision.direction == "long" else -1.0
         bars.append(bar)

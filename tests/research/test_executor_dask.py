@@ -158,3 +158,28 @@ def test_an_address_without_a_scheduler_is_a_clear_error() -> None:
     data = {"A": CountedData("A", (1.0,), os.devnull)}
     with pytest.raises(ClusterUnreachableError, match=r"no Dask scheduler answered at tcp://127"):
         run_grid(weighted_sum, data, [1.0], DaskCluster("tcp://127.0.0.1:9", connect_timeout_s=2))
+
+
+def test_the_sweep_command_on_the_cluster_writes_what_it_writes_on_local_processes(
+    scheduler: str, config_dir: Path, tmp_path: Path
+) -> None:
+    from engine_alpha.cli.research import main
+
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"channel_bars": [12, 36], "fade_in_chop": [True, False]}))
+    written = {}
+    for where, extra in (("local", ["--workers", "2"]), ("cluster", ["--scheduler", scheduler])):
+        code = main(
+            ["sweep", "--model", "breakout", "--grid", str(grid), "--data", str(SAMPLE_DATA),
+             "--config-dir", str(config_dir), "--reports-dir", str(tmp_path / where),
+             "--assets", *SYMBOLS, "--walk-forward", "2", "--id", "s", *extra]
+        )  # fmt: skip
+        assert code == 0
+        folder = tmp_path / where / "research" / "sweeps" / "s"
+        summary = json.loads((folder / "summary.json").read_text())
+        summary.pop("started_at")
+        grid_json = json.loads((folder / "grid.json").read_text())
+        grid_json.pop("scheduler")
+        written[where] = (grid_json, (folder / "points.json").read_text(), summary)
+    assert written["cluster"] == written["local"]
+    assert written["local"][2]["best"] is not None
