@@ -24,10 +24,10 @@ from engine_alpha.market.validation import BarValidator
 from engine_alpha.research.edge import NO_REGIME
 from engine_alpha.signals.breakout import BreakoutModel
 from engine_alpha.signals.catalog import ModelFactory
-from engine_alpha.signals.decision import BarDecision
+from engine_alpha.signals.decision import BarDecision, DecisionColumns
 from engine_alpha.strategy.contract import decision_problem, keeps_contract
 
-__all__ = ["AssetSeries", "ModelFailedError", "collect_bars", "collect_file"]
+__all__ = ["AssetSeries", "ModelFailedError", "collect_bars", "collect_columns", "collect_file"]
 
 _REGIME_CODE = {name: code for code, name in enumerate(REGIMES)}
 _DIRECTION = {"long": 1, "short": -1}
@@ -117,6 +117,49 @@ def collect_bars(
         kept.append(bar)
         decisions.append(decision)
     return _columns(symbol, kept, decisions, dict(refused), missing)
+
+
+def collect_columns(
+    bars: list[Bar], symbol: str, timeframe_ms: int, columns: DecisionColumns, model_name: str
+) -> AssetSeries:
+    """The series of already validated `bars` (e.g. a sweep's, validated once when loaded)
+    with their decisions from a model's batch path, checked against the decision contract as
+    `collect_bars` checks each decision (`ModelFailedError` naming the first bad bar)."""
+    if len(columns.atr) != len(bars):
+        raise ModelFailedError(
+            f"signal model {model_name!r} on {symbol}: {len(columns.atr)} decisions "
+            f"for {len(bars)} bars"
+        )
+    signal = columns.direction != 0
+    conf = np.where(signal, columns.confidence, 0.0)
+    bad = (
+        ~np.isfinite(columns.atr)
+        | (columns.atr < 0.0)
+        | (columns.regime < NO_REGIME)
+        | (columns.regime >= len(REGIMES))
+        | (np.abs(columns.direction) > 1)
+        | (signal & ((columns.regime == NO_REGIME) | ~(conf >= 0.0) | ~(conf <= 1.0)))
+        | (signal & (columns.bucket != np.minimum(9, np.floor(conf * 10.0)).astype(np.int64)))
+        | (~signal & ((columns.bucket != -1) | ~np.isnan(columns.confidence)))
+    )
+    if bad.any():
+        bar = bars[int(np.argmax(bad))]
+        raise _failed(model_name, symbol, bar, "batch decision breaks the contract")
+    ts = np.array([b.ts_ms for b in bars], dtype=np.int64)
+    gaps = int(np.sum(np.diff(ts) // timeframe_ms - 1)) if len(ts) > 1 else 0
+    return AssetSeries(
+        symbol=symbol,
+        bars=bars,
+        ts_ms=ts,
+        open=np.array([b.open for b in bars], dtype=np.float64),
+        close=np.array([b.close for b in bars], dtype=np.float64),
+        atr=columns.atr,
+        regime=columns.regime,
+        direction=columns.direction,
+        confidence=columns.confidence,
+        bucket=columns.bucket,
+        missing_bars=gaps,
+    )
 
 
 def _failed(model: str, symbol: str, bar: Bar, problem: str) -> ModelFailedError:

@@ -2,7 +2,8 @@
 
 Each asset's bars are read and validated once (`load_assets`) and sent to the workers once;
 each task runs one point: the bars through a fresh model built from the point's parameters
-(`plugin(model).create(params)`), then the analysis (`analysis.analyse`, with the walk-forward
+(`plugin(model).create(params)`; the model's batch path when it has one, which decides
+identically and several times faster), then the analysis (`analysis.analyse`, with the walk-forward
 folds the settings ask for and without the bootstrap tests, which judge one asset's cells, not
 a point), and returns a few figures (`PointScore`). `score_grid` runs every (asset, point) on
 local processes or a Dask cluster (`executor.py`); the results are the same, bit for bit,
@@ -28,7 +29,7 @@ from engine_alpha.market.bars import Bar
 from engine_alpha.market.csv_bars import bars_path, read_bars
 from engine_alpha.market.validation import BarValidator
 from engine_alpha.research.analysis import AssetResult, ResearchSettings, analyse
-from engine_alpha.research.collect import collect_bars
+from engine_alpha.research.collect import collect_bars, collect_columns
 from engine_alpha.research.executor import run_grid
 from engine_alpha.research.executor_tasks import Executor, OnDone, TaskDone, TaskKey
 from engine_alpha.research.pipeline import DEFAULT_TICK_SIZE
@@ -159,8 +160,13 @@ def load_assets(
 
 def score_point(asset: SweepAsset, point: ModelPoint, settings: ResearchSettings) -> PointScore:
     """The asset's bars through a fresh model of `point`, analysed as `chloe research` does."""
-    new_model = functools.partial(plugin(point.model).create, point.params)
-    series = collect_bars(asset.bars, asset.symbol, asset.timeframe_ms, new_model, point.model)
+    chosen = plugin(point.model)
+    if chosen.batch is not None:  # the same decisions, a whole series at once
+        columns = chosen.decide_all(point.params, asset.bars)
+        series = collect_columns(asset.bars, asset.symbol, asset.timeframe_ms, columns, point.model)
+    else:
+        new_model = functools.partial(chosen.create, point.params)
+        series = collect_bars(asset.bars, asset.symbol, asset.timeframe_ms, new_model, point.model)
     if not series.bars:
         raise ValueError(f"{asset.symbol}: no accepted bar to score")
     return _score(analyse(series, settings, asset.tick_size))

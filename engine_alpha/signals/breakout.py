@@ -10,46 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
-
 from engine_alpha.market.bars import Bar
+from engine_alpha.signals.breakout_batch import breakout_columns
+from engine_alpha.signals.breakout_params import BreakoutParams
 from engine_alpha.signals.decision import BarDecision, bucket_of
 from engine_alpha.signals.indicators import Ema, PercentileRank, RollingMax, RollingMin, WilderAtr
-from engine_alpha.signals.protocol import ModelParams, ModelPlugin
-from engine_alpha.signals.regime import CHOP, RegimeParams, RegimeTracker
+from engine_alpha.signals.protocol import ModelPlugin
+from engine_alpha.signals.regime import CHOP, RegimeTracker
 from engine_alpha.signals.state import SlotState
 
 __all__ = ["PLUGIN", "WARMUP_BARS", "BreakoutModel", "BreakoutParams"]
 
 LONG = "long"
 SHORT = "short"
-
-
-class BreakoutParams(ModelParams):
-    """Every knob of the model with its default; docs/strategy.md explains each one."""
-
-    channel_bars: int = 24
-    atr_bars: int = 14
-    volume_bars: int = 24
-    rank_window: int = 500
-    min_rank_samples: int = 20
-    fade_in_chop: bool = True
-    warmup_bars: int = 480
-    regime: RegimeParams = Field(default_factory=RegimeParams)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> BreakoutParams:
-        if min(self.channel_bars, self.atr_bars, self.volume_bars) < 1:
-            raise ValueError("channel_bars, atr_bars and volume_bars must be >= 1")
-        if not 1 <= self.min_rank_samples <= self.rank_window:
-            raise ValueError("need 1 <= min_rank_samples <= rank_window")
-        floor = max(self.channel_bars + 1, self.atr_bars + 1, self.regime.slowest_span)
-        if self.warmup_bars < floor:
-            raise ValueError(
-                f"warmup_bars {self.warmup_bars} is shorter than the slowest indicator "
-                f"({floor} bars)"
-            )
-        return self
 
 
 WARMUP_BARS = BreakoutParams().warmup_bars
@@ -155,4 +128,5 @@ PLUGIN: ModelPlugin[Any] = ModelPlugin(
     "confidence = the percentile rank of its ATR- and volume-scaled strength",
     params=BreakoutParams,
     build=_build,
+    batch=breakout_columns,
 )

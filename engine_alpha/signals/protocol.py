@@ -9,14 +9,14 @@ research, the risk report and the distribution gate all run it through this inte
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from engine_alpha.market.bars import Bar
-from engine_alpha.signals.decision import BarDecision
+from engine_alpha.signals.decision import BarDecision, DecisionColumns
 
 __all__ = ["ModelParams", "ModelPlugin", "SignalModel"]
 
@@ -62,12 +62,15 @@ P = TypeVar("P", bound=ModelParams)
 @dataclass(frozen=True, slots=True)
 class ModelPlugin(Generic[P]):
     """What an `engine_alpha.signal_models` entry point names: a model, its parameters and
-    how to build one. `name` must equal the entry point's name."""
+    how to build one. `name` must equal the entry point's name. `batch` (optional) decides a
+    whole series at once, exactly as `build(params)` fed the bars one by one would: parameter
+    sweeps use it when present; the daemon never does."""
 
     name: str
     summary: str
     params: type[P]
     build: Callable[[P], SignalModel]
+    batch: Callable[[P, Sequence[Bar]], DecisionColumns] | None = None
 
     def create(self, raw: Mapping[str, Any] | None = None) -> SignalModel:
         """A fresh model from raw parameters (validated; `pydantic.ValidationError` if bad)."""
@@ -80,3 +83,9 @@ class ModelPlugin(Generic[P]):
             "name": self.name,
             "params": self.params.model_validate(dict(raw or {})).model_dump(),
         }
+
+    def decide_all(self, raw: Mapping[str, Any] | None, bars: Sequence[Bar]) -> DecisionColumns:
+        """Every bar's decision through `batch`; ValueError when the model has none."""
+        if self.batch is None:
+            raise ValueError(f"signal model {self.name!r} has no batch path")
+        return self.batch(self.params.model_validate(dict(raw or {})), bars)
