@@ -82,6 +82,54 @@ def _jobs() -> dict[str, list[tuple[str, int, float]]]:
     return out
 
 
+SWEEP_GRID = {"entry_z": [1.5, 2.0, 2.5, 3.0], "ema_bars": [24, 48]}
+SWEEP_SEEDS = 4
+
+
+def _sweep_rows() -> list[str]:
+    """Sweeps of mean_reversion over 12 generated assets: noise, and an edge planted behind
+    its default point (entry_z 2.0, ema_bars 48): best point, PBO, DSR."""
+    from engine_alpha.core.units import HOUR_MS
+    from engine_alpha.research.analysis import ResearchSettings
+    from engine_alpha.research.executor import executor_for
+    from engine_alpha.research.sweep import summarise
+    from engine_alpha.research.sweep_points import SweepAsset, grid_points, score_grid
+    from engine_alpha.signals.catalog import plugin
+    from tests.research.series import planted_walk, random_walk
+
+    settings = ResearchSettings(walk_forward=4, tests=False)
+    points = grid_points("mean_reversion", SWEEP_GRID)
+    planter = plugin("mean_reversion").create
+    rows = []
+    for kind in ("noise", "planted"):
+        for seed in range(SWEEP_SEEDS if kind == "noise" else 2):
+            assets = {}
+            for a in range(ASSETS):
+                symbol = f"A{a:02d}USDT"
+                walk_seed = 1000 * seed + a
+                bars = (
+                    random_walk(BARS, walk_seed)
+                    if kind == "noise"
+                    else planted_walk(
+                        BARS, walk_seed, "high_vol", frozenset(range(5, 10)), 0.004, 4,
+                        model=planter,
+                    )
+                )  # fmt: skip
+                assets[symbol] = SweepAsset(symbol, HOUR_MS, 1e-8, bars)
+            scores = score_grid(assets, points, settings, executor_for(None))
+            summary = summarise(points, scores, list(assets), settings.min_samples)
+            best = None if summary.best is None else summary.points[summary.best]
+            pbo = "-" if summary.pbo is None else f"{summary.pbo.pbo:.2f}"
+            dsr = "-" if summary.dsr is None else f"{summary.dsr:.3f}"
+            rows.append(
+                f"| {kind} | {seed} | {dict(best.params) if best else '-'} | "
+                f"{best.edge_bps:+.1f} | {pbo} | {dsr} |"
+                if best
+                else f"| {kind} | {seed} | - | - | {pbo} | {dsr} |"
+            )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write-docs", action="store_true")
@@ -100,6 +148,9 @@ def main() -> int:
                 f"{sum(r['cell_spa_pass'] for r in got)} | "
                 f"{sum(r['positive_best_cell_oos'] for r in got)} |"
             )
+    sweep_start = time.perf_counter()
+    sweep_rows = _sweep_rows()
+    sweep_wall = time.perf_counter() - sweep_start
     wall = time.perf_counter() - start
     m = machine()
     text = "\n".join(
@@ -118,6 +169,15 @@ def main() -> int:
             "On noise no asset may be proposed and the share of cells called an edge must stay "
             "at or below alpha (5%); the last column is the old rule's failure: the best cell "
             "chosen in sample, before any correction, measured out of sample.",
+            "",
+            f"Sweeps ({sweep_wall:.0f} s): `mean_reversion` over {SWEEP_GRID} (8 points), "
+            f"{ASSETS} generated assets of {BARS:,} bars, 4 anchored folds, scored as "
+            "`chloe research sweep` scores (`research/sweep.py`); planted: an edge of +137 bps "
+            "net behind the default point (entry_z 2.0, ema_bars 48), in high_vol buckets 5-9.",
+            "",
+            "| walks | seed | best point | its pooled OOS edge (bps) | PBO | DSR |",
+            "|---|---|---|---|---|---|",
+            *sweep_rows,
         ]
     )
     print(text)
