@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_models(sub)
 
+    from engine_alpha.cli.compare import register as register_compare
+
+    register_compare(sub)
+
     from engine_alpha.cli.operator import register as register_ops
 
     register_ops(sub)

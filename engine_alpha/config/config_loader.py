@@ -207,3 +207,12 @@ def load_config(config_dir: Path | str = "config") -> ChloeConfig:
     if problems:
         raise ConfigError("\n".join(problems))
     return ChloeConfig(profiler=profiler, paper=paper, config_dir=config_dir)
+
+
+def config_record(config: ChloeConfig) -> dict[str, Any]:
+    """Both files as validated (every default filled in), as JSON data: what
+    `daemon_status.json` records so that two runs can be compared (`chloe compare`)."""
+    return {
+        "paper": config.paper.model_dump(mode="json"),
+        "profiler": config.profiler.model_dump(mode="json"),
+    }

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from engine_alpha.config.config_loader import ChloeConfig, ConfigError, load_config
+from engine_alpha.config.config_loader import ChloeConfig, ConfigError, config_record, load_config
 from engine_alpha.config.models import SignalModelChoice
 from engine_alpha.core.atomic_files import WriteFailedError
 from engine_alpha.core.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_JOURNAL_DAMAGED, EXIT_OK
@@ -121,6 +121,7 @@ class Daemon:
         self._last_report = 0.0
         self._last_status = 0.0
         self._ccxt: CcxtFeed | None = None
+        self._config_record = config_record(config)
 
     def start(self) -> None:
         """Open the reports directory, recover the book from the journal (via its checkpoint),
@@ -238,6 +239,7 @@ class Daemon:
         )
         self.plans = plans
         self.config = config
+        self._config_record = config_record(config)
 
     def warmup_bars(self) -> int:
         """The longest warm-up among the assets' models: what the live feed backfills."""
@@ -316,6 +318,7 @@ class Daemon:
             "trading": self.config.trading_symbols(),
             "last_bar_ts": self.trader.last_bar_ts,
             "fills_this_run": self.trader.fills_acked,
+            "config": self._config_record,
         }
         _write(write_report_atomic, self.reports_dir / STATUS_FILE, status)
         self._last_status = time.monotonic()
