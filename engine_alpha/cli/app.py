@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_compare(sub)
 
+    from engine_alpha.cli.trades import register as register_trades
+
+    register_trades(sub)
+
     from engine_alpha.cli.operator import register as register_ops
 
     register_ops(sub)

@@ -156,13 +156,16 @@ def _cmd_risk(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from engine_alpha.dashboard.html_report import curves, heatmaps, render_html, write_html
+    from engine_alpha.dashboard.trades_view import trades_section_html
     from engine_alpha.research.html import read_summary, read_sweep, research_section_html
 
     data = _gather(args)
     path = Path(args.html)
     reports = data.snapshot.reports_dir
     research = research_section_html(read_summary(reports), read_sweep(reports))
-    write_html(path, render_html(status_dict(data), curves(data), heatmaps(data), research))
+    status = status_dict(data)
+    trades = trades_section_html(status["trades"], data.trips, data.bars)
+    write_html(path, render_html(status, curves(data), heatmaps(data), research, trades))
     print(f"wrote {path}")
     return EXIT_OK
 

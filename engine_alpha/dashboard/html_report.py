@@ -227,8 +227,10 @@ def render_html(
     all_curves: Mapping[str, Curve],
     heat: Mapping[str, HeatGrid],
     research_html: str = "",
+    trades_html: str = "",
 ) -> str:
-    """The whole page as one string; `research_html` (research/html.py) goes at the end."""
+    """The whole page as one string; `trades_html` (dashboard/trades_view.py) after the heat
+    maps, `research_html` (research/html.py) at the end."""
     embedded = orjson.dumps(status).decode().replace("</", "<\\/")
     as_of = fmt_ts(status["as_of_bar_ts"])
     return (
@@ -240,7 +242,7 @@ def render_html(
         f"journal fills {status['journal_fills']}"
         f"</div>{_cards(status)}<h2>Panel</h2>{_table(status)}<h2>Rollout</h2>{_rollout(status)}"
         f"<h2>Equity and drawdown</h2>{_charts(all_curves)}"
-        f"{_heat_section(heat)}{research_html}"
+        f"{_heat_section(heat)}{trades_html}{research_html}"
         f'<script type="application/json" id="chloe-status">{embedded}</script>'
         "</body></html>\n"
     )

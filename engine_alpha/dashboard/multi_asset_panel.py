@@ -7,7 +7,7 @@ the table, the live panel and the HTML report all render from that one dict.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from engine_alpha.core.formatting import (
     fmt_wall_utc,
 )
 from engine_alpha.ledger.metrics import summarize
+from engine_alpha.ledger.round_trips import RoundTrip, trades_summary
 from engine_alpha.market.bars import Bar
 from engine_alpha.ops.gates import AssetGate, RolloutState, evaluate_rollout
 from engine_alpha.ops.history import LedgerHistory, fold_history
@@ -39,6 +40,7 @@ from engine_alpha.ops.reports_reader import (
     load_research_counts,
     load_research_distributions,
 )
+from engine_alpha.ops.trades import snapshot_round_trips
 from engine_alpha.risk.multi_asset_risk_engine import RiskReport, assess_risk
 
 __all__ = [
@@ -68,6 +70,8 @@ class PanelData:
     rollout: RolloutState
     as_of_bar_ts: int | None
     daemon_running: bool = False
+    trips: list[RoundTrip] = field(default_factory=list)
+    bars: Mapping[str, Sequence[Bar]] = field(default_factory=dict)
 
 
 def _as_of(history: LedgerHistory, snapshot: ReportsSnapshot) -> int | None:
@@ -110,7 +114,10 @@ def gather(
         risk.portfolio.blockers,
         research=research,
     )
-    return PanelData(config, snapshot, history, risk, rollout, as_of, _running(snapshot))
+    trips = snapshot_round_trips(config, snapshot, bars)
+    return PanelData(
+        config, snapshot, history, risk, rollout, as_of, _running(snapshot), trips, bars
+    )
 
 
 def _running(snapshot: ReportsSnapshot) -> bool:
@@ -241,6 +248,7 @@ def status_dict(data: PanelData) -> dict[str, Any]:
         "portfolio": _portfolio(data),
         "assets": {s: _asset_row(data, g, market) for s, g in data.rollout.assets.items()},
         "rollout": _rollout(data),
+        "trades": trades_summary(data.trips),
     }
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from html import escape
 
 from engine_alpha.core.formatting import fmt_date, fmt_num, fmt_signed
 
 __all__ = [
+    "Marker",
     "heat_color",
     "heat_legend_svg",
     "heat_scale",
@@ -61,6 +63,31 @@ def _grid(ticks: Sequence[float], py: Callable[[float], float], x0: float, x1: f
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A point drawn on a chart: `shape` "up", "down" (triangles) or "dot", with its colour
+    and a tooltip (`title`); `kind` becomes its CSS class (e.g. "entry", "exit")."""
+
+    ts_ms: int
+    value: float
+    shape: str
+    color: str
+    title: str
+    kind: str
+
+
+def _marker(m: Marker, x: float, y: float) -> str:
+    tip = f"<title>{escape(m.title)}</title>"
+    if m.shape == "dot":
+        return (
+            f'<circle class="marker {m.kind}" cx="{x:.1f}" cy="{y:.1f}" r="3.2" '
+            f'fill="{m.color}">{tip}</circle>'
+        )
+    d = 5.0 if m.shape == "up" else -5.0
+    pts = f"{x:.1f},{y + d:.1f} {x - 4:.1f},{y + d * 2:.1f} {x + 4:.1f},{y + d * 2:.1f}"
+    return f'<polygon class="marker {m.kind}" points="{pts}" fill="{m.color}">{tip}</polygon>'
+
+
 def series_svg(
     points: Sequence[tuple[int, float]],
     *,
@@ -72,8 +99,12 @@ def series_svg(
     invert: bool = False,
     baseline: float | None = None,
     y_range: tuple[float, float] | None = None,
+    step: bool = True,
+    markers: Sequence[Marker] = (),
+    empty: str = "no closed trades",
 ) -> str:
-    """A step line of (bar_ts_ms, value) points with gridlines, value and time labels.
+    """A step line (or, `step=False`, a straight line) of (bar_ts_ms, value) points with
+    gridlines, value and time labels, and `markers` drawn on top.
 
     `invert` draws larger values lower (drawdown hangs down from 0); `baseline` adds a dashed
     reference line (the starting equity); `y_range` fixes the value axis (a scale shared by
@@ -85,7 +116,7 @@ def series_svg(
         f'<text x="{_PAD_LEFT}" y="14" class="chart-title">{escape(title)}</text>'
     )
     if len(points) < 2:
-        return head + f'<text x="{_PAD_LEFT}" y="{height // 2}">no closed trades</text></svg>'
+        return head + f'<text x="{_PAD_LEFT}" y="{height // 2}">{escape(empty)}</text></svg>'
     xs = [p[0] for p in points]
     ys = [p[1] for p in points]
     lo, hi = (min(ys), max(ys)) if y_range is None else y_range
@@ -106,7 +137,10 @@ def series_svg(
 
     path = [f"M{px(xs[0]):.1f},{py(ys[0]):.1f}"]
     for i in range(1, len(points)):
-        path.append(f"H{px(xs[i]):.1f}V{py(ys[i]):.1f}")
+        if step:
+            path.append(f"H{px(xs[i]):.1f}V{py(ys[i]):.1f}")
+        else:
+            path.append(f"L{px(xs[i]):.1f},{py(ys[i]):.1f}")
     parts = [
         head,
         f'<rect x="{x0}" y="{top}" width="{x1 - x0}" height="{bottom - top}" class="plot"/>',
@@ -127,6 +161,7 @@ def series_svg(
     mid = (top + bottom) / 2
     parts += [
         f'<path d="{"".join(path)}" fill="none" stroke="{color}" stroke-width="1.6"/>',
+        *(_marker(m, px(m.ts_ms), py(m.value)) for m in markers),
         f'<text x="12" y="{mid:.0f}" class="axis" transform="rotate(-90 12 {mid:.0f})">'
         f"{escape(y_title)}</text>",
         f'<text x="{(x0 + x1) / 2:.0f}" y="{height - 6}" class="axis">bar time (UTC)</text>',

@@ -67,7 +67,7 @@ def test_no_table_is_wider_than_the_window(report: Path, tmp_path: Path, width: 
     measured = _measure(report, tmp_path, width)
     assert width - 40 <= measured["viewport"] <= width
     names = [t["name"] for t in measured["tables"]]
-    assert names == ["panel", "panel research", "panel sweep"]
+    assert names == ["panel", "panel trades", "panel research", "panel sweep"]
     for table in measured["tables"]:
         assert table["cells"] > 0
         assert table["right"] <= measured["viewport"], table

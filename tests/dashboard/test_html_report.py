@@ -130,7 +130,8 @@ def test_the_report_is_one_self_contained_page(
     assert page.curves == ["PORTFOLIO", *traded]
     heat_maps = html.count('<svg class="heat"')
     assert heat_maps == 1 + len(traded)  # the portfolio's and one per asset that traded
-    assert html.count("<svg") == 2 * len(page.curves) + heat_maps + 1  # + the colour legend
+    price_charts = len(traded)  # the trades section: one price chart per traded asset
+    assert html.count("<svg") == 2 * len(page.curves) + heat_maps + 1 + price_charts  # + legend
 
 
 def test_chromium_renders_the_report_with_the_status_numbers(
