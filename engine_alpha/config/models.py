@@ -216,6 +216,28 @@ class FeedSettings(_Model):
     max_price_jump: Annotated[float, Field(gt=1.0)] = DEFAULT_MAX_PRICE_JUMP
 
 
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+class MetricsSettings(_Model):
+    """The opt-in Prometheus endpoint (docs/operations.md, Metrics): off unless `enabled`, and
+    only on a loopback address (the daemon serves nothing to the network)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 9464
+
+    @model_validator(mode="after")
+    def _loopback(self) -> MetricsSettings:
+        if not (self.host.startswith(_LOOPBACK) and self.host != "127."):
+            raise ValueError(
+                f"metrics.host {self.host!r} is not a loopback address: the endpoint is for a "
+                "Prometheus on this host (127.0.0.1, ::1 or localhost); scrape it from "
+                "elsewhere through that Prometheus or a proxy you control"
+            )
+        return self
+
+
 class PaperConfig(_File):
     """`config/multi_asset_paper_config.json`: activation status and the rollout plan."""
 
@@ -229,6 +251,7 @@ class PaperConfig(_File):
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     observation: ObservationSettings = Field(default_factory=ObservationSettings)
     feed: FeedSettings = Field(default_factory=FeedSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> PaperConfig:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -86,6 +87,11 @@ class RunStats:
     chunks: int = 0
     last_bar_ts: int | None = None
     failed_symbols: list[str] = field(default_factory=list)
+    bars_by_symbol: dict[str, int] = field(default_factory=dict)
+    last_commit_s: float = 0.0
+    """How long the last journal commit took (seconds): the metrics' commit latency."""
+    last_committed: list[dict[str, Any]] = field(default_factory=list)
+    """The fill lines of the last commit."""
     total_bar_times: int | None = None
     """How many bar times the feed will yield, when it knows (a replay); for the progress bar."""
 
@@ -112,6 +118,7 @@ class Runner:
         self.on_progress = on_progress
         self.after_chunk = after_chunk
         self.in_chunk = False
+        self.metered = False  # True while the metrics endpoint is on: count bars, time commits
         self.stats = RunStats()
         self.stop_requested = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -202,11 +209,24 @@ class Runner:
             if self.stop_requested.is_set():
                 break
         stats.chunks += 1
-        trader.commit()
+        self._commit(per_symbol)
         if self.on_commit is not None:
             self.on_commit(traded_any)
         if self.on_progress is not None:
             self.on_progress(stats)
+
+    def _commit(self, per_symbol: dict[str, list[Bar]]) -> None:
+        """Commit the chunk's fills; metered, also count its bars and time the commit."""
+        if not self.metered:
+            self.trader.commit()
+            return
+        stats = self.stats
+        counts = stats.bars_by_symbol
+        for symbol, bars in per_symbol.items():
+            counts[symbol] = counts.get(symbol, 0) + len(bars)
+        started = time.perf_counter()
+        stats.last_committed = self.trader.commit()
+        stats.last_commit_s = time.perf_counter() - started
 
     async def _decide_all(self, per_symbol: dict[str, list[Bar]]) -> dict[str, list[Decided]]:
         futures = {

@@ -56,10 +56,12 @@ from engine_alpha.strategy.task import StrategyTask
 
 if TYPE_CHECKING:
     from engine_alpha.daemon.early_signals import EarlySignals
+    from engine_alpha.daemon.metrics import DaemonMetrics
     from engine_alpha.market.ccxt_feed import CcxtFeed
     from engine_alpha.ops.events import EventFileSink
 
 REPORT_INTERVAL_S = 1.0
+METRICS_INTERVAL_S = 0.5  # a replay's metrics snapshot is at most this old (seconds)
 GATE_CHECK_MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -122,6 +124,9 @@ class Daemon:
         self._last_status = 0.0
         self._ccxt: CcxtFeed | None = None
         self._config_record = config_record(config)
+        self.metrics: DaemonMetrics | None = None
+        self._fills_by: dict[tuple[str, str], int] = {}
+        self._metrics_published = 0.0
 
     def start(self) -> None:
         """Open the reports directory, recover the book from the journal (via its checkpoint),
@@ -354,6 +359,71 @@ class Daemon:
             self.write_status()
         self.checkpoints.save_if_due()
         self.check_events()
+        if self.metrics is not None:
+            self._count_metrics(now)
+
+    def _count_metrics(self, now: float) -> None:
+        """Every commit: its latency and its fills. The other figures are re-read into a new
+        snapshot after each live bar, and at most every METRICS_INTERVAL_S in a replay, whose
+        commits come thousands a second."""
+        assert self.metrics is not None
+        stats = self.runner.stats
+        self.metrics.commit_seconds.observe(stats.last_commit_s)
+        for line in stats.last_committed:
+            key = (line["symbol"], line["action"])
+            self._fills_by[key] = self._fills_by.get(key, 0) + 1
+        stats.last_committed = []
+        if self.live or now - self._metrics_published >= METRICS_INTERVAL_S:
+            self._publish_metrics()
+            self._metrics_published = now
+
+    def _start_metrics(self) -> None:
+        """The opt-in Prometheus endpoint (daemon/metrics.py); a port already taken is logged
+        and the daemon trades on without it (metrics never stop a journal)."""
+        settings = self.config.paper.metrics
+        if not settings.enabled:
+            return
+        from engine_alpha.daemon.metrics import DaemonMetrics
+
+        metrics = DaemonMetrics(settings.host, settings.port)
+        try:
+            metrics.start()
+        except OSError as exc:
+            self.log.warning(
+                "metrics_unavailable", host=settings.host, port=settings.port, problem=str(exc)
+            )
+            return
+        self.metrics = metrics
+        self.runner.metered = True
+        self.log.info("metrics_serving", url=f"http://{settings.host}:{settings.port}/metrics")
+        self._publish_metrics()
+
+    def _publish_metrics(self) -> None:
+        """Hand the endpoint a fresh snapshot of the figures (after each commit)."""
+        from engine_alpha.daemon.metrics import DaemonMetrics, MetricsSnapshot
+
+        assert self.metrics is not None
+        stats = self.runner.stats
+        feed = self.runner.feed
+        refused: dict[str, int] = dict(getattr(feed, "refused", None) or {})
+        equity = report_inputs(self.config)["asset_equity_usd"]
+        per_asset = {s: self.book.asset_stats(s, equity[s]) for s in self.book.closed_symbols()}
+        snapshot = MetricsSnapshot(
+            bars=dict(stats.bars_by_symbol),
+            refused=refused,
+            fills=dict(self._fills_by),
+            journal_fills=self.book.lines,
+            exposure_usd={s: p.notional_usd for s, p in self.book.positions.items()},
+            profit_factor={s: st.pf for s, st in per_asset.items() if st.pf is not None},
+            max_drawdown_pct={s: st.max_drawdown_pct for s, st in per_asset.items()},
+            last_bar_ts=self.trader.last_bar_ts,
+            feed_lag_s=DaemonMetrics.lag_s(self.trader.last_bar_ts, self.config.timeframe_ms)
+            if self.live
+            else None,
+            degraded=frozenset(self._ccxt.degraded_symbols()) if self._ccxt else frozenset(),
+            symbols=tuple(self.symbols),
+        )
+        self.metrics.snapshot = snapshot
 
     def status_line(self) -> str:
         """One line for systemd's STATUS=."""
@@ -495,6 +565,7 @@ class Daemon:
             self._reload_requested = True
         self.runner.on_progress = on_progress
         self.runner.feed = await self._open_feed()
+        self._start_metrics()
         self.runner.start_tasks()
         # The hot path makes short-lived acyclic objects (bars, decisions): move what start-up
         # built out of the collector's way and collect young objects less often.
@@ -528,6 +599,8 @@ class Daemon:
             await self.runner.stop_tasks()
             if self._ccxt is not None:
                 await self._ccxt.close()
+            if self.metrics is not None:
+                self.metrics.stop()
             try:
                 if self.failed is None:  # after a failed write, nothing more is written
                     self._final_writes()

@@ -90,6 +90,7 @@ class CcxtFeed:
             raise ValueError("need warmup_bars >= 0, max_attempts >= 1, jitter_s >= 0, timeout > 0")
         self.settings = settings
         self.timeframe_ms = timeframe_ms(settings.timeframe)
+        self.refused: dict[str, int] = {}  # bars refused per symbol (`bar_refused`), for metrics
         self.warmup_bars = warmup_bars
         self._resume_from = dict(resume_from or {})
         self._resume_closes = dict(resume_closes or {})
@@ -266,6 +267,7 @@ class CcxtFeed:
 
     def _refused(self, st: _Symbol, code: str, row: list[Any]) -> None:
         ts, o, h, lo, c, v = row[:6]
+        self.refused[st.symbol] = self.refused.get(st.symbol, 0) + 1
         self._log.warning(
             "bar_refused",
             symbol=st.symbol,
