@@ -368,11 +368,12 @@ class Daemon:
         commits come thousands a second."""
         assert self.metrics is not None
         stats = self.runner.stats
-        self.metrics.commit_seconds.observe(stats.last_commit_s)
-        for line in stats.last_committed:
-            key = (line["symbol"], line["action"])
-            self._fills_by[key] = self._fills_by.get(key, 0) + 1
-        stats.last_committed = []
+        self.metrics.observe_commit(stats.last_commit_s)
+        if stats.last_committed:
+            for line in stats.last_committed:
+                key = (line["symbol"], line["action"])
+                self._fills_by[key] = self._fills_by.get(key, 0) + 1
+            stats.last_committed = []
         if self.live or now - self._metrics_published >= METRICS_INTERVAL_S:
             self._publish_metrics()
             self._metrics_published = now
