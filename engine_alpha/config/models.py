@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -238,6 +238,40 @@ class MetricsSettings(_Model):
         return self
 
 
+NotifyEvent = Literal[
+    "position_closed",
+    "daily_summary",
+    "gate_met",
+    "gate_lost",
+    "feed_degraded",
+    "feed_recovered",
+    "critical_error",
+    "daemon_started",
+    "daemon_stopped",
+]
+NOTIFY_EVENTS: tuple[NotifyEvent, ...] = get_args(NotifyEvent)
+
+
+class NotificationSettings(_Model):
+    """Which events reach the operator through apprise (docs/operations.md, Notifications).
+
+    The apprise URLs themselves are secrets and never live here: `CHLOE_NOTIFY_URLS` or a
+    mode-0600 `notify.json` beside the config files. Without URLs nothing is sent.
+    """
+
+    events: dict[NotifyEvent, bool] = Field(default_factory=dict)
+    queue_size: Annotated[int, Field(ge=1, le=100_000)] = 256
+    timeout_s: Annotated[float, Field(gt=0.0, le=300.0)] = 10.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 3
+    min_interval_s: Annotated[float, Field(ge=0.0, le=3600.0)] = 1.0
+    flush_s: Annotated[float, Field(ge=0.0, le=600.0)] = 5.0
+    gate_check_interval_s: Annotated[float, Field(ge=0.0)] = 60.0
+
+    def wants(self, event: NotifyEvent) -> bool:
+        """True when `event` is chosen (an event the file leaves out is on)."""
+        return self.events.get(event, True)
+
+
 class PaperConfig(_File):
     """`config/multi_asset_paper_config.json`: activation status and the rollout plan."""
 
@@ -252,6 +286,7 @@ class PaperConfig(_File):
     observation: ObservationSettings = Field(default_factory=ObservationSettings)
     feed: FeedSettings = Field(default_factory=FeedSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> PaperConfig:

@@ -31,7 +31,7 @@ from engine_alpha.core.formatting import fmt_iso_utc
 from engine_alpha.daemon.live_state import LiveStateKeeper, Restored, restore_live_state
 from engine_alpha.daemon.runner import Feed, Runner, RunStats, TradingWindow
 from engine_alpha.daemon.sd_notify import SdNotifier
-from engine_alpha.daemon.startup_gates import unmet_gates
+from engine_alpha.daemon.startup_gates import reports_too_large, unmet_gates
 from engine_alpha.execution.book import Book
 from engine_alpha.execution.plans import build_plans, filter_rules, run_symbols
 from engine_alpha.execution.trader import AssetPlan, Trader
@@ -57,12 +57,12 @@ from engine_alpha.strategy.task import StrategyTask
 if TYPE_CHECKING:
     from engine_alpha.daemon.early_signals import EarlySignals
     from engine_alpha.daemon.metrics import DaemonMetrics
+    from engine_alpha.daemon.notifications import DaemonNotifications
     from engine_alpha.market.ccxt_feed import CcxtFeed
     from engine_alpha.ops.events import EventFileSink
 
 REPORT_INTERVAL_S = 1.0
 METRICS_INTERVAL_S = 0.5  # a replay's metrics snapshot is at most this old (seconds)
-GATE_CHECK_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +127,7 @@ class Daemon:
         self.metrics: DaemonMetrics | None = None
         self._fills_by: dict[tuple[str, str], int] = {}
         self._metrics_published = 0.0
+        self.notify: DaemonNotifications | None = None
 
     def start(self) -> None:
         """Open the reports directory, recover the book from the journal (via its checkpoint),
@@ -219,6 +220,7 @@ class Daemon:
             on_commit=self._on_commit,
             after_chunk=self._after_chunk,
         )
+        self._build_notifications()
         self.started = True
         self.log.info(
             "recovered",
@@ -227,6 +229,31 @@ class Daemon:
             open_positions=sorted(self.book.positions),
             resume_after_ms=resume_after,
         )
+
+    def _build_notifications(self) -> None:
+        """The notifier when the operator gave apprise URLs (docs/operations.md); a bad
+        secrets source is a ConfigError (exit 2), named but never quoted."""
+        from engine_alpha.notify.notifier import build_notifier
+
+        closed = self.book.closed
+        notifier = build_notifier(
+            self.config,
+            self.options.config_dir,
+            past={s: closed.pnls(s) for s in closed.symbols()},
+            portfolio_past=closed.pnls(),
+            journal=self.journal.path,
+            last_bar_ts=self.book.last_bar_ts,
+            equity=report_inputs(self.config),
+            log=structlog.get_logger("chloe.notify"),
+        )
+        if notifier is None:
+            return
+        from engine_alpha.daemon.notifications import DaemonNotifications
+
+        self.notify = DaemonNotifications(
+            notifier, self.config, self.reports_dir, structlog.get_logger("chloe.notify")
+        )
+        self.runner.metered = True
 
     def _plan(
         self, config: ChloeConfig, markets: dict[str, MarketRules]
@@ -245,6 +272,8 @@ class Daemon:
         self.plans = plans
         self.config = config
         self._config_record = config_record(config)
+        if self.notify is not None:
+            self.notify.reconfigure(config)
 
     def warmup_bars(self) -> int:
         """The longest warm-up among the assets' models: what the live feed backfills."""
@@ -359,21 +388,22 @@ class Daemon:
             self.write_status()
         self.checkpoints.save_if_due()
         self.check_events()
+        stats = self.runner.stats
+        committed, stats.last_committed = stats.last_committed, []
         if self.metrics is not None:
-            self._count_metrics(now)
+            self._count_metrics(now, committed)
+        if self.notify is not None:
+            self.notify.committed(committed, self.trader.last_bar_ts, now)
 
-    def _count_metrics(self, now: float) -> None:
+    def _count_metrics(self, now: float, committed: list[dict[str, Any]]) -> None:
         """Every commit: its latency and its fills. The other figures are re-read into a new
         snapshot after each live bar, and at most every METRICS_INTERVAL_S in a replay, whose
         commits come thousands a second."""
         assert self.metrics is not None
-        stats = self.runner.stats
-        self.metrics.observe_commit(stats.last_commit_s)
-        if stats.last_committed:
-            for line in stats.last_committed:
-                key = (line["symbol"], line["action"])
-                self._fills_by[key] = self._fills_by.get(key, 0) + 1
-            stats.last_committed = []
+        self.metrics.observe_commit(self.runner.stats.last_commit_s)
+        for line in committed:
+            key = (line["symbol"], line["action"])
+            self._fills_by[key] = self._fills_by.get(key, 0) + 1
         if self.live or now - self._metrics_published >= METRICS_INTERVAL_S:
             self._publish_metrics()
             self._metrics_published = now
@@ -531,12 +561,8 @@ class Daemon:
         The gates read the reports in full, so they run in a thread after READY, and not at all
         on reports too large to read at start (`chloe status` shows them).
         """
-        size = sum(
-            p.stat().st_size
-            for p in (self.reports_dir / TRADES_FILE, self.reports_dir / SIGNALS_FILE)
-            if p.exists()
-        )
-        if size > GATE_CHECK_MAX_BYTES:
+        size = reports_too_large(self.reports_dir)
+        if size is not None:
             self.log.info("gate_check_skipped", reports_bytes=size, hint="run chloe status")
             return
         unmet = await asyncio.to_thread(unmet_gates, self.config, self.reports_dir)
@@ -572,6 +598,13 @@ class Daemon:
         # built out of the collector's way and collect young objects less often.
         gc.freeze()
         gc.set_threshold(50_000, 20, 20)
+        if self.notify is not None:
+            await self.notify.start(
+                self.events,
+                feed="ccxt" if self.live else "replay",
+                trading=self.config.trading_symbols(),
+                lines=self.book.lines,
+            )
         self.notifier.ready(self.status_line())
         self.log.info(
             "started",
@@ -592,29 +625,43 @@ class Daemon:
             self.failed = exc
             raise
         finally:
-            await gate_check
-            if watchdog is not None:
-                watchdog.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watchdog
-            await self.runner.stop_tasks()
-            if self._ccxt is not None:
-                await self._ccxt.close()
-            if self.metrics is not None:
-                self.metrics.stop()
-            try:
-                if self.failed is None:  # after a failed write, nothing more is written
-                    self._final_writes()
-            finally:
-                self.trader.signal_log.close(flush=False)
-                self.journal.close()
-                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                    loop.remove_signal_handler(sig)
+            await self._wind_down(loop, gate_check, watchdog)
+
+    async def _wind_down(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        gate_check: asyncio.Task[None],
+        watchdog: asyncio.Task[None] | None,
+    ) -> None:
+        """Stop the side tasks and the strategy tasks, then the final writes (unless a write
+        failed) and close the files."""
+        await gate_check
+        if self.notify is not None:
+            await self.notify.settle()
+        if watchdog is not None:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+        await self.runner.stop_tasks()
+        if self._ccxt is not None:
+            await self._ccxt.close()
+        if self.metrics is not None:
+            self.metrics.stop()
+        try:
+            if self.failed is None:  # after a failed write, nothing more is written
+                self._final_writes()
+        finally:
+            self.trader.signal_log.close(flush=False)
+            self.journal.close()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
 
     def _final_writes(self) -> None:
         """At a stop: commit the bar times stepped, then the report, status and checkpoint."""
         try:
-            self.trader.commit()
+            committed = self.trader.commit()
+            if self.notify is not None:
+                self.notify.notifier.committed(committed, self.trader.last_bar_ts)
             self.write_report()
             self.write_status()
             self.checkpoints.save()
@@ -680,6 +727,8 @@ def run_daemon(
         # unacknowledged rest was rolled back, and nothing more is written (docs/operations.md).
         log.critical("write_failed", path=str(exc.path), file=exc.path.name, error=str(exc.cause))
         print(f"chloe: cannot write {exc.path}: {exc.cause}; stopping", file=sys.stderr)
+        if daemon is not None and daemon.notify is not None:
+            daemon.notify.finish(stopped=None)
         return EXIT_FAILED, daemon
     except NoReplayDataError as exc:
         log.error("replay_data_missing", data_dir=str(exc.data_dir), problem=str(exc))
@@ -697,4 +746,12 @@ def run_daemon(
         net_pnl_usd=portfolio.net_pnl_usd,
         open_positions=sorted(daemon.book.positions),
     )
+    if daemon.notify is not None:
+        daemon.notify.finish(
+            stopped={
+                "fills": daemon.trader.fills_acked,
+                "last_bar_ts": daemon.runner.stats.last_bar_ts,
+                "portfolio": portfolio,
+            }
+        )
     return EXIT_OK, daemon

@@ -9,19 +9,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine_alpha.config.config_loader import ChloeConfig
+from engine_alpha.ledger.reports_dir import SIGNALS_FILE, TRADES_FILE
 from engine_alpha.ops.blockers import Blocker
-from engine_alpha.ops.gates import evaluate_rollout
+from engine_alpha.ops.gates import RolloutState, evaluate_rollout
 from engine_alpha.ops.history import fold_history
 from engine_alpha.ops.reports_reader import load_reports, load_research_distributions
 from engine_alpha.risk.multi_asset_risk_engine import assess_risk
 
-__all__ = ["unmet_gates"]
+__all__ = ["GATE_CHECK_MAX_BYTES", "reports_too_large", "rollout_now", "unmet_gates"]
+
+GATE_CHECK_MAX_BYTES = 64 * 1024 * 1024
+
+
+def reports_too_large(reports_dir: Path) -> int | None:
+    """The size of the journal and the signal log when over GATE_CHECK_MAX_BYTES (too large
+    to read in full while the daemon runs: `chloe status` shows the gates), else None."""
+    paths = (reports_dir / TRADES_FILE, reports_dir / SIGNALS_FILE)
+    size = sum(p.stat().st_size for p in paths if p.exists())
+    return size if size > GATE_CHECK_MAX_BYTES else None
 
 
 def unmet_gates(config: ChloeConfig, reports_dir: Path) -> dict[str, tuple[Blocker, ...]]:
-    """Enabled assets whose enable gate fails now, with the failing criteria (activation order).
+    """Enabled assets whose enable gate fails now, with the failing criteria (activation order)."""
+    return dict(rollout_now(config, reports_dir).ahead)
 
-    Volatility is left unknown (no bar files are read), so this stays cheap at start.
+
+def rollout_now(config: ChloeConfig, reports_dir: Path) -> RolloutState:
+    """The rollout gates read from the reports as they are now (start-up, notifications).
+
+    Volatility is left unknown (no bar files are read), so this stays cheap.
     """
     snapshot = load_reports(reports_dir)
     history = fold_history(snapshot.lines)
@@ -42,4 +58,4 @@ def unmet_gates(config: ChloeConfig, reports_dir: Path) -> dict[str, tuple[Block
         risk.portfolio.blockers,
         research=research,
     )
-    return dict(state.ahead)
+    return state

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,8 @@ class EventFileSink:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.failure: OSError | None = None
+        self.tap: Callable[[Mapping[str, Any]], None] | None = None
+        """Also shown every event (the notifier's feed and error messages); must not raise."""
         self._fd: int | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,6 +113,8 @@ class EventFileSink:
                 if size >= 0:  # never leave half a line behind
                     with contextlib.suppress(OSError):
                         os.ftruncate(self._fd, size)
+        if self.tap is not None:
+            self.tap({"level": level, **event_dict})
         return event_dict
 
     def close(self) -> None:

@@ -1,0 +1,98 @@
+"""The daemon's notifications: built at start, told of each commit, closed after the last log.
+
+The gates are read from the reports off the event loop (a thread), after a UTC day ends and at
+most every `gate_check_interval_s`, and once more at stop; a reading compared with the one
+before gives gate met / gate lost. Reports too large to read at start are not read here either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from engine_alpha.config.config_loader import ChloeConfig
+from engine_alpha.daemon.startup_gates import reports_too_large, rollout_now
+from engine_alpha.notify.delivery import DeliveryCounts
+from engine_alpha.notify.notifier import Notifier
+from engine_alpha.ops.events import EventFileSink
+
+__all__ = ["DaemonNotifications"]
+
+
+class DaemonNotifications:
+    """One run's notifier with its gate readings."""
+
+    def __init__(
+        self, notifier: Notifier, config: ChloeConfig, reports_dir: Path, log: Any
+    ) -> None:
+        self.notifier = notifier
+        self.config = config
+        self.reports_dir = reports_dir
+        self._log = log
+        self._gates_on = notifier.wants("gate_met") or notifier.wants("gate_lost")
+        self._reading: asyncio.Task[None] | None = None
+        self._last_reading = -math.inf
+        self._events: EventFileSink | None = None
+
+    async def start(
+        self, events: EventFileSink | None, *, feed: str, trading: Sequence[str], lines: int
+    ) -> None:
+        """Start delivering, tap the log, take the first gate reading, say the daemon started."""
+        self.notifier.start()
+        if events is not None:
+            events.tap = self.notifier.log_event
+            self._events = events
+        if self._gates_on:
+            await asyncio.to_thread(self._read_gates)
+        self.notifier.started(feed=feed, trading=trading, journal_lines=lines)
+        self._log.info("notifications_on", targets=self.notifier.delivery.target_names)
+
+    def _read_gates(self) -> None:
+        too_large = reports_too_large(self.reports_dir)
+        if too_large is not None:
+            if self._gates_on:
+                self._log.info("gate_notifications_off", reports_bytes=too_large)
+            self._gates_on = False
+            return
+        try:
+            state = rollout_now(self.config, self.reports_dir)
+        except Exception as exc:  # noqa: BLE001 - a reading that fails costs a reading, no more
+            self._log.warning("gate_reading_failed", problem=repr(exc))
+            return
+        self.notifier.rollout(state)
+
+    def committed(
+        self, lines: Sequence[Mapping[str, Any]], reached_ms: int | None, now: float
+    ) -> None:
+        """A commit: its closes and the days it ended; a gate reading when one is due."""
+        days = self.notifier.committed(lines, reached_ms)
+        if not (days and self._gates_on) or (self._reading and not self._reading.done()):
+            return
+        if now - self._last_reading < self.config.paper.notifications.gate_check_interval_s:
+            return
+        self._last_reading = now
+        self._reading = asyncio.create_task(asyncio.to_thread(self._read_gates), name="gates")
+
+    async def settle(self) -> None:
+        """Wait for a gate reading in progress (at stop)."""
+        if self._reading is not None:
+            await asyncio.gather(self._reading, return_exceptions=True)
+
+    def reconfigure(self, config: ChloeConfig) -> None:
+        """A reload: new per-event choices and gates; the URLs stay those read at start."""
+        self.config = config
+        self.notifier.settings = config.paper.notifications
+
+    def finish(self, *, stopped: dict[str, Any] | None) -> DeliveryCounts:
+        """After the daemon's last log line: a last gate reading, the stop message (a clean
+        stop), then drain and close (blocks up to `flush_s`)."""
+        if stopped is not None:
+            if self._gates_on:
+                self._read_gates()
+            self.notifier.stopped(**stopped)
+        if self._events is not None:
+            self._events.tap = None
+        return self.notifier.close()

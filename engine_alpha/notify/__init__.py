@@ -1,0 +1,1 @@
+"""Notifications to the operator through apprise: which events, their messages, their delivery."""

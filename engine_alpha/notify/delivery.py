@@ -1,0 +1,217 @@
+"""Delivery through apprise on a thread of its own, behind a bounded queue.
+
+The daemon only ever calls `offer`, which never blocks: a full queue drops the message (counted
+and logged), so a slow or dead notification service cannot delay a bar, a fill or a journal
+commit. The sender thread sends each message to each target with a socket timeout, tenacity
+retries with exponential waits, and at most one send per `min_interval_s` per target (chat
+services throttle bots). Apprise is blocking (requests), so its calls stay off the event loop;
+the thread is a daemon thread, so a send stuck at stop never holds the process. Logs name a
+target by its scheme and place (`tgram#1`), never by its URL, and apprise's own logger, which
+may quote URLs, is silenced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_attempt, wait_exponential
+
+from engine_alpha.config.config_loader import ConfigError
+from engine_alpha.notify.messages import Message
+from engine_alpha.notify.secrets import NotifyTarget
+
+__all__ = ["Delivery", "DeliveryCounts"]
+
+_STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCounts:
+    """Deliveries (message x target) made and not made: queue full, retries spent, or left
+    queued at stop."""
+
+    sent: int
+    dropped: int
+
+
+def _with_timeouts(url: str, timeout_s: float) -> str:
+    """The URL with apprise's connect and read timeouts (`cto`, `rto`) unless it sets them."""
+    query = url.partition("?")[2]
+    keys = {part.partition("=")[0] for part in query.split("&") if part}
+    extra = [f"{k}={timeout_s:g}" for k in ("cto", "rto") if k not in keys]
+    if not extra:
+        return url
+    return url + ("&" if query else "" if url.endswith("?") else "?") + "&".join(extra)
+
+
+class _Target:
+    """One apprise URL, its retry policy and its send pacing."""
+
+    def __init__(self, target: NotifyTarget, timeout_s: float, origin: str) -> None:
+        import apprise
+
+        self.name = target.name
+        self.apprise = apprise.Apprise()
+        if not self.apprise.add(_with_timeouts(target.url, timeout_s)):
+            raise ConfigError(
+                f"{origin}: {target.name}: not an apprise URL this installation can use "
+                "(check its scheme and fields: https://github.com/caronc/apprise/wiki)"
+            )
+        self.next_send = 0.0
+
+
+class Delivery:
+    """The queue, the sender thread and its counts."""
+
+    def __init__(
+        self,
+        targets: Sequence[NotifyTarget],
+        *,
+        origin: str,
+        queue_size: int,
+        timeout_s: float,
+        retries: int,
+        min_interval_s: float,
+        log: Any,
+    ) -> None:
+        quiet = logging.getLogger("apprise")
+        quiet.propagate = False
+        quiet.handlers = [logging.NullHandler()]
+        self._targets = [_Target(t, timeout_s, origin) for t in targets]
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._retries = retries
+        self._min_interval_s = min_interval_s
+        self._log = log
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="chloe-notify", daemon=True)
+        self._lock = threading.Lock()  # the sender's counts against close()'s final tally
+        self._sent = 0
+        self._failed = 0
+        self._full = 0  # written by the offering thread only
+        self._left = 0
+        self._remaining = 0  # targets the message in hand has still to go to
+
+    @property
+    def counts(self) -> DeliveryCounts:
+        """What has been delivered and dropped so far."""
+        return DeliveryCounts(self._sent, self._failed + self._full + self._left)
+
+    @property
+    def target_names(self) -> list[str]:
+        return [t.name for t in self._targets]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def offer(self, message: Message) -> bool:
+        """Queue `message` without waiting; False (and counted, logged) when the queue is full."""
+        try:
+            self._queue.put_nowait(message)
+        except queue.Full:
+            self._full += len(self._targets)
+            drops = self._full // max(1, len(self._targets))
+            if drops & (drops - 1) == 0:  # the 1st, 2nd, 4th, 8th... drop: logged, not flooded
+                self._log.warning(
+                    "notification_dropped",
+                    notify_event=message.event,
+                    reason="queue_full",
+                    queue_size=self._queue.maxsize,
+                    dropped_so_far=self.counts.dropped,
+                )
+            return False
+        return True
+
+    def close(self, flush_s: float) -> DeliveryCounts:
+        """Let the queue drain for up to `flush_s` seconds, then count what is left as dropped."""
+        with contextlib.suppress(queue.Full):
+            self._queue.put(_STOP, timeout=max(flush_s, 0.001))
+        self._thread.join(timeout=flush_s)
+        left = 0
+        with self._lock:
+            self._closing.set()
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not _STOP:
+                    left += 1
+            self._left += left * len(self._targets) + self._remaining
+            self._remaining = 0
+            counts = self.counts
+        self._log.info(
+            "notifications_closed",
+            sent=counts.sent,
+            dropped=counts.dropped,
+            left_at_stop=left,
+            targets=self.target_names,
+        )
+        return counts
+
+    def _work(self) -> None:
+        while not self._closing.is_set():
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            with self._lock:
+                if self._closing.is_set():
+                    return
+                self._remaining = len(self._targets)
+            for target in self._targets:
+                if self._closing.is_set():
+                    return  # close() counts what is left
+                self._send(target, item)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait between retries, cut short by close()."""
+        self._closing.wait(seconds)
+
+    def _send(self, target: _Target, message: Message) -> None:
+        import apprise
+
+        def attempt() -> bool:
+            wait = target.next_send - time.monotonic()
+            if wait > 0:
+                self._closing.wait(wait)
+            target.next_send = time.monotonic() + self._min_interval_s
+            if self._closing.is_set():
+                return True  # not sent; counted as left below
+            kind = apprise.NotifyType(message.level)
+            return bool(
+                target.apprise.notify(body=message.body, title=message.title, notify_type=kind)
+            )
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self._retries + 1),
+            wait=wait_exponential(multiplier=0.5, max=30.0),
+            retry=retry_if_result(lambda ok: ok is False),
+            sleep=self._pause,
+        )
+        try:
+            retrying(attempt)
+            failed = False
+        except RetryError:
+            failed = True
+        with self._lock:
+            if self._closing.is_set():
+                return  # counted by close()
+            self._remaining -= 1
+            if failed:
+                self._failed += 1
+            else:
+                self._sent += 1
+        if failed:
+            self._log.warning(
+                "notification_failed",
+                notify_event=message.event,
+                target=target.name,
+                attempts=self._retries + 1,
+                dropped_so_far=self.counts.dropped,
+            )

@@ -1,0 +1,129 @@
+"""The daemon's notifier: the events it is told of become messages on the delivery queue.
+
+Built only when the operator gave apprise URLs; every event kind is on unless the paper
+config's `notifications.events` turns it off. Nothing here blocks or raises into the caller:
+`Delivery.offer` never waits, and a tap on the log never breaks a log call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from engine_alpha.config.config_loader import ChloeConfig
+from engine_alpha.config.models import NOTIFY_EVENTS, NotificationSettings, NotifyEvent
+from engine_alpha.core.units import DAY_MS
+from engine_alpha.ledger.metrics import TradeStats
+from engine_alpha.notify import messages
+from engine_alpha.notify.daily import DailyTally, lines_since
+from engine_alpha.notify.delivery import Delivery, DeliveryCounts
+from engine_alpha.notify.gate_watch import GateView, gate_changes, view_of
+from engine_alpha.notify.messages import Message
+from engine_alpha.notify.secrets import load_targets
+from engine_alpha.ops.events import ERROR_LEVELS
+from engine_alpha.ops.gates import RolloutState
+
+__all__ = ["Notifier", "build_notifier"]
+
+_FEED_EVENTS: dict[str, bool] = {"feed_degraded": True, "feed_recovered": False}
+
+
+class Notifier:
+    """Turns what the daemon reports into messages for the operator's chosen events."""
+
+    def __init__(self, settings: NotificationSettings, delivery: Delivery, tally: DailyTally):
+        self.settings = settings
+        self.delivery = delivery
+        self.tally = tally
+        self.gates: GateView | None = None
+
+    def wants(self, event: NotifyEvent) -> bool:
+        return self.settings.wants(event)
+
+    def emit(self, message: Message) -> None:
+        if self.settings.wants(message.event):
+            self.delivery.offer(message)
+
+    def committed(self, lines: Sequence[Mapping[str, Any]], reached_ms: int | None) -> int:
+        """A journal commit: a message per closed position, a summary per UTC day passed;
+        returns how many days closed."""
+        if self.settings.wants("position_closed"):
+            for line in lines:
+                if line["action"] == "close":
+                    self.delivery.offer(messages.position_closed(line))
+        days = self.tally.advance(lines, reached_ms)
+        if self.settings.wants("daily_summary"):
+            for day_ms, rows in days:
+                self.delivery.offer(messages.daily_summary(day_ms, rows))
+        return len(days)
+
+    def rollout(self, state: RolloutState) -> None:
+        """A new reading of the gates: gate met / gate lost against the last one."""
+        view = view_of(state)
+        for message in gate_changes(self.gates, view):
+            self.emit(message)
+        self.gates = view
+
+    def log_event(self, event: Mapping[str, Any]) -> None:
+        """A tap on the log (ops.events.EventFileSink): feed changes and errors."""
+        name = event.get("event")
+        level = str(event.get("level", "")).lower()
+        if isinstance(name, str) and name in _FEED_EVENTS:
+            self.emit(messages.feed_changed(event, _FEED_EVENTS[name]))
+        elif level in ERROR_LEVELS:
+            self.emit(messages.critical_error(event))
+
+    def started(self, *, feed: str, trading: Sequence[str], journal_lines: int) -> None:
+        self.emit(messages.daemon_started(feed=feed, trading=trading, journal_lines=journal_lines))
+
+    def stopped(self, *, fills: int, last_bar_ts: int | None, portfolio: TradeStats) -> None:
+        message = messages.daemon_stopped(fills=fills, last_bar_ts=last_bar_ts, portfolio=portfolio)
+        self.emit(message)
+
+    def start(self) -> None:
+        self.delivery.start()
+
+    def close(self) -> DeliveryCounts:
+        """Drain for up to `flush_s`, then count what is left (blocking: call off the loop)."""
+        return self.delivery.close(self.settings.flush_s)
+
+
+def build_notifier(
+    config: ChloeConfig,
+    config_dir: Path,
+    *,
+    past: Mapping[str, Iterable[float]],
+    portfolio_past: Iterable[float],
+    journal: Path,
+    last_bar_ts: int | None,
+    equity: Mapping[str, Any],
+    log: Any,
+    environ: Mapping[str, str] | None = None,
+) -> Notifier | None:
+    """The notifier for this run, or None when no URLs are given or every event is off.
+
+    Raises ConfigError for a bad secrets source (named, never quoted)."""
+    settings = config.paper.notifications
+    targets, origin = load_targets(config_dir, environ)
+    if not targets or not any(settings.wants(e) for e in NOTIFY_EVENTS):
+        return None
+    delivery = Delivery(
+        targets,
+        origin=origin,
+        queue_size=settings.queue_size,
+        timeout_s=settings.timeout_s,
+        retries=settings.retries,
+        min_interval_s=settings.min_interval_s,
+        log=log,
+    )
+    tally = DailyTally(
+        past,
+        portfolio_past,
+        starting_equity_usd=equity["starting_equity_usd"],
+        asset_equity_usd=equity["asset_equity_usd"],
+        day_ms=last_bar_ts,
+    )
+    if last_bar_ts is not None:
+        tally.resume(lines_since(journal, last_bar_ts // DAY_MS * DAY_MS))
+    return Notifier(settings, delivery, tally)
