@@ -1,0 +1,119 @@
+"""Delivery through real apprise to a loopback receiver: what arrives, what a failing or stalled
+service costs (retries, drops counted, never a wait for the caller), and no URL in a log."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from engine_alpha.notify.delivery import Delivery, _with_timeouts
+from engine_alpha.notify.messages import Message
+from engine_alpha.notify.secrets import NotifyTarget
+from tests.notify_receiver import TOKEN, Receiver
+
+
+class Log:
+    """Collects what the delivery logs (as structlog would get it)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+
+    def __getattr__(self, level: str) -> Any:
+        return lambda event, **kw: self.lines.append((level, event, kw))
+
+
+def _delivery(url: str, log: Log, **kw: Any) -> Delivery:
+    options: dict[str, Any] = {
+        "queue_size": 100,
+        "timeout_s": 2.0,
+        "retries": 2,
+        "min_interval_s": 0.0,
+    }
+    options.update(kw)
+    return Delivery([NotifyTarget(url, "json#1")], origin="test", log=log, **options)
+
+
+def _message(i: int) -> Message:
+    return Message("position_closed", f"title {i}", f"body {i}", "success")
+
+
+def test_messages_arrive_in_order_with_title_body_and_type() -> None:
+    log = Log()
+    with Receiver() as receiver:
+        delivery = _delivery(receiver.url, log)
+        delivery.start()
+        for i in range(5):
+            assert delivery.offer(_message(i))
+        counts = delivery.close(flush_s=10)
+    assert (counts.sent, counts.dropped) == (5, 0)
+    assert [(m["title"], m["message"], m["type"]) for m in receiver.messages] == [
+        (f"title {i}", f"body {i}", "success") for i in range(5)
+    ]
+    assert receiver.paths == [f"/hook/{TOKEN}"] * 5
+    assert TOKEN not in repr(log.lines)
+
+
+def test_a_service_answering_500_is_retried_then_the_message_is_dropped_and_counted() -> None:
+    log = Log()
+    with Receiver("500") as receiver:
+        delivery = _delivery(receiver.url, log, retries=2)
+        delivery.start()
+        delivery.offer(_message(1))
+        counts = delivery.close(flush_s=15)
+    assert receiver.requests == 3  # the first attempt and two retries
+    assert (counts.sent, counts.dropped) == (0, 1)
+    failed = [kw for level, event, kw in log.lines if event == "notification_failed"]
+    assert failed == [
+        {"notify_event": "position_closed", "target": "json#1", "attempts": 3, "dropped_so_far": 1}
+    ]
+    assert TOKEN not in repr(log.lines)
+
+
+def test_a_stalled_service_never_makes_the_caller_wait_and_every_drop_is_counted() -> None:
+    log = Log()
+    with Receiver("stall", stall_s=30) as receiver:
+        delivery = _delivery(receiver.url, log, queue_size=3, timeout_s=1.0, retries=0)
+        delivery.start()
+        started = time.monotonic()
+        accepted = [delivery.offer(_message(i)) for i in range(50)]
+        offering = time.monotonic() - started
+        closing = time.monotonic()
+        counts = delivery.close(flush_s=0.5)
+        closed_in = time.monotonic() - closing
+    assert offering < 0.5  # fifty offers, none waited for the stalled service
+    assert closed_in < 2.0
+    assert counts.sent == 0 and counts.dropped == 50  # every message accounted for
+    assert accepted.count(False) >= 50 - 4  # the queue holds 3, the sender one more
+    dropped = [kw for level, event, kw in log.lines if event == "notification_dropped"]
+    assert dropped and all(kw["reason"] == "queue_full" for kw in dropped)
+    assert len(dropped) < 10  # logged at the 1st, 2nd, 4th... drop, not 46 times
+    closed = [kw for level, event, kw in log.lines if event == "notifications_closed"]
+    assert closed[0]["dropped"] == 50 and closed[0]["sent"] == 0
+    assert TOKEN not in repr(log.lines)
+
+
+def test_sends_are_paced_per_target() -> None:
+    with Receiver() as receiver:
+        delivery = _delivery(receiver.url, Log(), min_interval_s=0.3)
+        delivery.start()
+        started = time.monotonic()
+        for i in range(4):
+            delivery.offer(_message(i))
+        counts = delivery.close(flush_s=10)
+        took = time.monotonic() - started
+    assert counts.sent == 4 and took >= 0.9  # three waits of 0.3 s between four sends
+
+
+@pytest.mark.parametrize(
+    ("url", "want"),
+    [
+        ("json://h/p", "json://h/p?cto=2&rto=2"),
+        ("json://h/p?x=1", "json://h/p?x=1&cto=2&rto=2"),
+        ("json://h/p?rto=9", "json://h/p?rto=9&cto=2"),
+        ("json://h/p?cto=1&rto=9", "json://h/p?cto=1&rto=9"),
+    ],
+)
+def test_timeouts_are_added_unless_the_url_sets_them(url: str, want: str) -> None:
+    assert _with_timeouts(url, 2.0) == want

@@ -1,0 +1,92 @@
+"""Where the apprise URLs come from, and every way that source can be wrong: each refusal names
+the source and the problem and never quotes a URL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from engine_alpha.config.config_loader import ConfigError
+from engine_alpha.notify.delivery import Delivery
+from engine_alpha.notify.secrets import NOTIFY_FILE, URLS_ENV, load_targets
+from tests.notify_receiver import TOKEN
+
+URL = f"tgram://{TOKEN}/12345"
+
+
+def _write(config_dir: Path, text: str, mode: int = 0o600) -> Path:
+    path = config_dir / NOTIFY_FILE
+    path.write_text(text)
+    os.chmod(path, mode)
+    return path
+
+
+def test_the_environment_wins_and_splits_on_spaces_and_commas(tmp_path: Path) -> None:
+    _write(tmp_path, '{"urls": ["json://127.0.0.1/file"]}')
+    env = {URLS_ENV: f" {URL},json://127.0.0.1:9/x  ntfy://topic "}
+    targets, origin = load_targets(tmp_path, env)
+    assert origin == URLS_ENV
+    assert [t.name for t in targets] == ["tgram#1", "json#2", "ntfy#3"]
+    assert targets[0].url == URL and TOKEN not in repr(targets)
+
+
+def test_a_0600_file_is_read_and_no_source_means_no_targets(tmp_path: Path) -> None:
+    assert load_targets(tmp_path, {}) == ([], str(tmp_path / NOTIFY_FILE))
+    _write(tmp_path, f'{{"urls": ["{URL}"]}}')
+    targets, origin = load_targets(tmp_path, {})
+    assert [t.url for t in targets] == [URL] and origin.endswith(NOTIFY_FILE)
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
+def test_a_file_other_users_can_read_is_refused_with_the_fix(tmp_path: Path, mode: int) -> None:
+    path = _write(tmp_path, f'{{"urls": ["{URL}"]}}', mode)
+    with pytest.raises(ConfigError) as caught:
+        load_targets(tmp_path, {})
+    text = str(caught.value)
+    assert str(path) in text and f"{mode:04o}" in text and "chmod 600" in text
+    assert TOKEN not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (f'{{"urls": ["{URL}"', "invalid JSON"),
+        (f'{{"urls": "{URL}"}}', "expected a list of apprise URLs"),
+        (f'{{"urls": ["{URL}"], "token": "{TOKEN}"}}', "token: unknown field"),
+        (f'{{"urls": ["{TOKEN}"]}}', "URL #1 has no scheme"),
+        (f'{{"urls": ["{URL}", ""]}}', "expected a list of apprise URLs"),
+        (f'{{"urls": ["{URL}"], "urls": []}}', "duplicate key"),
+    ],
+)
+def test_a_bad_file_is_named_with_its_problem_and_no_secret(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_targets(tmp_path, {})
+    assert str(path) in str(caught.value) and problem in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+def test_a_directory_in_place_of_the_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / NOTIFY_FILE).mkdir()
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_targets(tmp_path, {})
+
+
+def test_a_url_apprise_cannot_use_is_refused_by_its_name_only(tmp_path: Path) -> None:
+    targets, origin = load_targets(tmp_path, {URLS_ENV: f"json://127.0.0.1/a nosuch://{TOKEN}"})
+    with pytest.raises(ConfigError) as caught:
+        Delivery(
+            targets,
+            origin=origin,
+            queue_size=1,
+            timeout_s=1,
+            retries=0,
+            min_interval_s=0,
+            log=None,
+        )
+    assert "nosuch#2" in str(caught.value) and URLS_ENV in str(caught.value)
+    assert TOKEN not in str(caught.value)
