@@ -65,9 +65,15 @@ class DaemonNotifications:
         self.notifier.rollout(state)
 
     def committed(
-        self, lines: Sequence[Mapping[str, Any]], reached_ms: int | None, now: float
+        self,
+        lines: Sequence[Mapping[str, Any]],
+        reached_ms: int | None,
+        now: float,
+        first_ms: int | None = None,
     ) -> None:
         """A commit: its closes and the days it ended; a gate reading when one is due."""
+        if first_ms is not None:
+            self.notifier.tally.begin(first_ms)
         days = self.notifier.committed(lines, reached_ms)
         if not (days and self._gates_on) or (self._reading and not self._reading.done()):
             return

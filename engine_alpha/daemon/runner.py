@@ -86,6 +86,8 @@ class RunStats:
     bars: int = 0
     chunks: int = 0
     last_bar_ts: int | None = None
+    first_bar_ts: int | None = None
+    """The first bar time of the run (the notifications' first UTC day)."""
     failed_symbols: list[str] = field(default_factory=list)
     bars_by_symbol: dict[str, int] = field(default_factory=dict)
     last_commit_s: float = 0.0
@@ -181,6 +183,8 @@ class Runner:
                 warmup_only_from_ms=skipped_from,
                 catchup_from_ms=self.window.catchup_from_ms,
             )
+        if self.stats.first_bar_ts is None and chunk:
+            self.stats.first_bar_ts = chunk[0].ts_ms
         per_symbol: dict[str, list[Bar]] = {}
         for bar_time in chunk:
             for bar in bar_time.bars:

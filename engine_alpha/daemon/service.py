@@ -242,7 +242,7 @@ class Daemon:
             past={s: closed.pnls(s) for s in closed.symbols()},
             portfolio_past=closed.pnls(),
             journal=self.journal.path,
-            last_bar_ts=self.book.last_bar_ts,
+            resume_after_ms=self.restored.resume_after_ms,
             equity=report_inputs(self.config),
             log=structlog.get_logger("chloe.notify"),
         )
@@ -393,7 +393,7 @@ class Daemon:
         if self.metrics is not None:
             self._count_metrics(now, committed)
         if self.notify is not None:
-            self.notify.committed(committed, self.trader.last_bar_ts, now)
+            self.notify.committed(committed, self.trader.last_bar_ts, now, stats.first_bar_ts)
 
     def _count_metrics(self, now: float, committed: list[dict[str, Any]]) -> None:
         """Every commit: its latency and its fills. The other figures are re-read into a new

@@ -49,6 +49,11 @@ class DailyTally:
         self._day = None if day_ms is None else day_ms // DAY_MS
         self._today: dict[str, tuple[int, float]] = {}
 
+    def begin(self, first_bar_ms: int) -> None:
+        """The run's first bar time: its UTC day is the first to close (unless resumed)."""
+        if self._day is None:
+            self._day = first_bar_ms // DAY_MS
+
     def resume(self, today: Iterable[Mapping[str, Any]]) -> None:
         """After a restart: count the current day's closes already in the journal (the
         accumulators hold them already, from `past`)."""

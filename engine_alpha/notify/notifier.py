@@ -96,7 +96,7 @@ def build_notifier(
     past: Mapping[str, Iterable[float]],
     portfolio_past: Iterable[float],
     journal: Path,
-    last_bar_ts: int | None,
+    resume_after_ms: int | None,
     equity: Mapping[str, Any],
     log: Any,
     environ: Mapping[str, str] | None = None,
@@ -122,8 +122,8 @@ def build_notifier(
         portfolio_past,
         starting_equity_usd=equity["starting_equity_usd"],
         asset_equity_usd=equity["asset_equity_usd"],
-        day_ms=last_bar_ts,
+        day_ms=resume_after_ms,
     )
-    if last_bar_ts is not None:
-        tally.resume(lines_since(journal, last_bar_ts // DAY_MS * DAY_MS))
+    if resume_after_ms is not None:  # the day's closes before the restart
+        tally.resume(lines_since(journal, resume_after_ms // DAY_MS * DAY_MS))
     return Notifier(settings, delivery, tally)
