@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from engine_alpha.daemon.metrics import DaemonMetrics
     from engine_alpha.daemon.notifications import DaemonNotifications
     from engine_alpha.market.ccxt_feed import CcxtFeed
+    from engine_alpha.notify.delivery import Delivery
     from engine_alpha.ops.events import EventFileSink
 
 REPORT_INTERVAL_S = 1.0
@@ -135,6 +136,9 @@ class Daemon:
         signal log back to the resume point: everything before the first bar.
         """
         config = self.config
+        # A bad notification secrets source is a ConfigError (exit 2), named but never quoted,
+        # and refused before anything is written.
+        delivery = self._notify_delivery()
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         equity = report_inputs(config)
         self.book = Book(equity["starting_equity_usd"], equity["asset_equity_usd"])
@@ -220,7 +224,7 @@ class Daemon:
             on_commit=self._on_commit,
             after_chunk=self._after_chunk,
         )
-        self._build_notifications()
+        self._build_notifications(delivery)
         self.started = True
         self.log.info(
             "recovered",
@@ -230,24 +234,29 @@ class Daemon:
             resume_after_ms=resume_after,
         )
 
-    def _build_notifications(self) -> None:
-        """The notifier when the operator gave apprise URLs (docs/operations.md); a bad
-        secrets source is a ConfigError (exit 2), named but never quoted."""
+    def _notify_delivery(self) -> Delivery | None:
+        from engine_alpha.notify.notifier import delivery_for
+
+        return delivery_for(
+            self.config, self.options.config_dir, structlog.get_logger("chloe.notify")
+        )
+
+    def _build_notifications(self, delivery: Delivery | None) -> None:
+        """The notifier when the operator gave apprise URLs (docs/operations.md)."""
+        if delivery is None:
+            return
         from engine_alpha.notify.notifier import build_notifier
 
         closed = self.book.closed
         notifier = build_notifier(
             self.config,
-            self.options.config_dir,
+            delivery,
             past={s: closed.pnls(s) for s in closed.symbols()},
             portfolio_past=closed.pnls(),
             journal=self.journal.path,
             resume_after_ms=self.restored.resume_after_ms,
             equity=report_inputs(self.config),
-            log=structlog.get_logger("chloe.notify"),
         )
-        if notifier is None:
-            return
         from engine_alpha.daemon.notifications import DaemonNotifications
 
         self.notify = DaemonNotifications(

@@ -58,8 +58,10 @@ class _Target:
         import apprise
 
         self.name = target.name
-        self.apprise = apprise.Apprise()
-        if not self.apprise.add(_with_timeouts(target.url, timeout_s)):
+        # The service's plugin itself, whose notify() sends on the calling thread: Apprise's
+        # own notify() hands sends to a thread pool that a process waits for at exit.
+        self.service: Any = apprise.Apprise.instantiate(_with_timeouts(target.url, timeout_s))
+        if self.service is None:
             raise ConfigError(
                 f"{origin}: {target.name}: not an apprise URL this installation can use "
                 "(check its scheme and fields: https://github.com/caronc/apprise/wiki)"
@@ -130,9 +132,11 @@ class Delivery:
 
     def close(self, flush_s: float) -> DeliveryCounts:
         """Let the queue drain for up to `flush_s` seconds, then count what is left as dropped."""
+        deadline = time.monotonic() + flush_s
         with contextlib.suppress(queue.Full):
             self._queue.put(_STOP, timeout=max(flush_s, 0.001))
-        self._thread.join(timeout=flush_s)
+        if self._thread.is_alive():
+            self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
         left = 0
         with self._lock:
             self._closing.set()
@@ -185,7 +189,7 @@ class Delivery:
                 return True  # not sent; counted as left below
             kind = apprise.NotifyType(message.level)
             return bool(
-                target.apprise.notify(body=message.body, title=message.title, notify_type=kind)
+                target.service.notify(body=message.body, title=message.title, notify_type=kind)
             )
 
         retrying = Retrying(

@@ -24,7 +24,7 @@ from engine_alpha.notify.secrets import load_targets
 from engine_alpha.ops.events import ERROR_LEVELS
 from engine_alpha.ops.gates import RolloutState
 
-__all__ = ["Notifier", "build_notifier"]
+__all__ = ["Notifier", "build_notifier", "delivery_for"]
 
 _FEED_EVENTS: dict[str, bool] = {"feed_degraded": True, "feed_recovered": False}
 
@@ -89,26 +89,17 @@ class Notifier:
         return self.delivery.close(self.settings.flush_s)
 
 
-def build_notifier(
-    config: ChloeConfig,
-    config_dir: Path,
-    *,
-    past: Mapping[str, Iterable[float]],
-    portfolio_past: Iterable[float],
-    journal: Path,
-    resume_after_ms: int | None,
-    equity: Mapping[str, Any],
-    log: Any,
-    environ: Mapping[str, str] | None = None,
-) -> Notifier | None:
-    """The notifier for this run, or None when no URLs are given or every event is off.
-
-    Raises ConfigError for a bad secrets source (named, never quoted)."""
+def delivery_for(
+    config: ChloeConfig, config_dir: Path, log: Any, environ: Mapping[str, str] | None = None
+) -> Delivery | None:
+    """This run's delivery (not started), or None when no URLs are given or every event is
+    off. Raises ConfigError for a bad secrets source (named, never quoted): called before the
+    daemon touches its reports."""
     settings = config.paper.notifications
     targets, origin = load_targets(config_dir, environ)
     if not targets or not any(settings.wants(e) for e in NOTIFY_EVENTS):
         return None
-    delivery = Delivery(
+    return Delivery(
         targets,
         origin=origin,
         queue_size=settings.queue_size,
@@ -117,6 +108,19 @@ def build_notifier(
         min_interval_s=settings.min_interval_s,
         log=log,
     )
+
+
+def build_notifier(
+    config: ChloeConfig,
+    delivery: Delivery,
+    *,
+    past: Mapping[str, Iterable[float]],
+    portfolio_past: Iterable[float],
+    journal: Path,
+    resume_after_ms: int | None,
+    equity: Mapping[str, Any],
+) -> Notifier:
+    """The notifier over `delivery`, its daily tally carried on from the journal."""
     tally = DailyTally(
         past,
         portfolio_past,
@@ -126,4 +130,4 @@ def build_notifier(
     )
     if resume_after_ms is not None:  # the day's closes before the restart
         tally.resume(lines_since(journal, resume_after_ms // DAY_MS * DAY_MS))
-    return Notifier(settings, delivery, tally)
+    return Notifier(config.paper.notifications, delivery, tally)
