@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +110,17 @@ class _Figures(Collector):
                 value=snap.last_bar_ts / 1000.0,
             )
         yield self._owner.commit_histogram()
+        counts = self._owner.notification_counts
+        if counts is not None:
+            sent, dropped = counts()
+            yield CounterMetricFamily(
+                "chloe_notifications_sent", "Notifications delivered (message x target)", sent
+            )
+            yield CounterMetricFamily(
+                "chloe_notifications_dropped",
+                "Notifications not delivered: queue full, retries spent or left at stop",
+                dropped,
+            )
         if snap.feed_lag_s is not None:
             yield GaugeMetricFamily(
                 "chloe_feed_lag_seconds",
@@ -136,6 +147,8 @@ class DaemonMetrics:
         self._bucket_counts = [0] * (len(_COMMIT_BUCKETS) + 1)
         self._commit_sum = 0.0
         self._server: Any = None
+        self.notification_counts: Callable[[], tuple[int, int]] | None = None
+        """Deliveries sent and dropped so far, read at scrape time (notifications on)."""
         self.registry.register(_Figures(self))
 
     def start(self) -> None:

@@ -435,6 +435,8 @@ class Daemon:
             return
         self.metrics = metrics
         self.runner.metered = True
+        if self.notify is not None:
+            metrics.notification_counts = self._notification_counts
         self.log.info("metrics_serving", url=f"http://{settings.host}:{settings.port}/metrics")
         self._publish_metrics()
 
@@ -464,6 +466,11 @@ class Daemon:
             symbols=tuple(self.symbols),
         )
         self.metrics.snapshot = snapshot
+
+    def _notification_counts(self) -> tuple[int, int]:
+        assert self.notify is not None
+        counts = self.notify.notifier.delivery.counts
+        return counts.sent, counts.dropped
 
     def status_line(self) -> str:
         """One line for systemd's STATUS=."""

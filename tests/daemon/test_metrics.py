@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 
 from engine_alpha.config.config_loader import PAPER_FILE, ConfigError, load_config
+from engine_alpha.notify.secrets import NOTIFY_FILE
 from engine_alpha.testing.fake_binance import FakeBinance, FakeClock
 from tests.conftest import EditConfig
 from tests.daemon_runs import RunResult
 from tests.e2e.daemon_process import DaemonProcess
 from tests.live.test_parity import HOUR_MS, _cut_sample, go_live
+from tests.notify_receiver import Receiver
 
 pytestmark = pytest.mark.slow  # daemons and a Prometheus server (quick set: -m 'not slow')
 
@@ -129,9 +131,13 @@ def test_prometheus_scrapes_a_live_daemon_and_returns_the_journals_fill_count(
     first_ts, last_ts = _cut_sample(tmp_path / "data")
     clock = FakeClock.manual(first_ts + 2 * HOUR_MS)
     reports = tmp_path / "reports"
-    with FakeBinance(tmp_path / "data" / "ohlcv", clock=clock) as server:
+    with FakeBinance(tmp_path / "data" / "ohlcv", clock=clock) as server, Receiver() as receiver:
         go_live(edit_config, server.start())
         _metrics_on(edit_config, port)
+        notify = config_dir / NOTIFY_FILE
+        notify.write_text(json.dumps({"urls": [receiver.url]}))
+        notify.chmod(0o600)
+        edit_config(PAPER_FILE, lambda d: d.update(notifications={"min_interval_s": 0}))
         daemon = DaemonProcess(config_dir, reports, replay=False)
         try:
             daemon.wait_for("metrics_serving", timeout=60)
@@ -150,6 +156,17 @@ def test_prometheus_scrapes_a_live_daemon_and_returns_the_journals_fill_count(
             _until(base, "chloe_last_bar_timestamp_seconds", last_ts / 1000)
             commits = _query(base, "chloe_journal_commit_seconds_count")
             assert commits and float(commits[0]["value"][1]) > 0
+            # every close was told (and the start): sent as the receiver counts, none dropped
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                sent = _query(base, "chloe_notifications_sent_total")
+                if sent and float(sent[0]["value"][1]) == len(receiver.messages):
+                    break
+                time.sleep(0.5)
+            else:
+                raise AssertionError(f"sent {sent}, received {len(receiver.messages)}")
+            assert len(receiver.messages) >= closes + 1
+            _until(base, "chloe_notifications_dropped_total", 0.0)
             daemon.signal(signal.SIGTERM)
             assert daemon.wait(timeout=10) == 0
         finally:
