@@ -19,6 +19,7 @@ from engine_alpha.config.config_loader import ConfigError, load_json
 __all__ = ["NOTIFY_FILE", "URLS_ENV", "NotifyTarget", "load_targets", "scheme_of"]
 
 URLS_ENV = "CHLOE_NOTIFY_URLS"
+CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"  # systemd's LoadCredential= (docs/operations.md)
 NOTIFY_FILE = "notify.json"
 _SPLIT = re.compile(r"[\s,]+")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
@@ -82,11 +83,16 @@ def load_targets(
     config_dir: Path, environ: Mapping[str, str] | None = None
 ) -> tuple[list[NotifyTarget], str]:
     """The apprise URLs: `CHLOE_NOTIFY_URLS` (space or comma separated) when set, else
-    `<config_dir>/notify.json`; none when neither exists. Returns them and where they came
+    `notify.json` from systemd's credentials directory (`LoadCredential=`), else
+    `<config_dir>/notify.json`; none when none exists. Returns them and where they came
     from. A bad source is a ConfigError that names it and the problem, never a URL."""
     env = os.environ if environ is None else environ
     raw = env.get(URLS_ENV, "").strip()
     if raw:
         return _targets([u for u in _SPLIT.split(raw) if u], URLS_ENV), URLS_ENV
-    path = config_dir / NOTIFY_FILE
+    credentials = env.get(CREDENTIALS_ENV)
+    if credentials and (Path(credentials) / NOTIFY_FILE).exists():
+        path = Path(credentials) / NOTIFY_FILE
+    else:
+        path = config_dir / NOTIFY_FILE
     return _from_file(path), str(path)

@@ -39,6 +39,21 @@ def test_a_0600_file_is_read_and_no_source_means_no_targets(tmp_path: Path) -> N
     assert [t.url for t in targets] == [URL] and origin.endswith(NOTIFY_FILE)
 
 
+def test_a_systemd_credential_wins_over_the_config_dirs_file(tmp_path: Path) -> None:
+    config_dir, credentials = tmp_path / "config", tmp_path / "credentials"
+    config_dir.mkdir()
+    credentials.mkdir()
+    _write(config_dir, '{"urls": ["json://127.0.0.1/config"]}')
+    _write(credentials, f'{{"urls": ["{URL}"]}}', 0o400)
+    targets, origin = load_targets(config_dir, {"CREDENTIALS_DIRECTORY": str(credentials)})
+    assert [t.url for t in targets] == [URL] and origin == str(credentials / NOTIFY_FILE)
+    # a credentials directory without the file: the config directory's
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    targets, _ = load_targets(config_dir, {"CREDENTIALS_DIRECTORY": str(empty)})
+    assert [t.url for t in targets] == ["json://127.0.0.1/config"]
+
+
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
 def test_a_file_other_users_can_read_is_refused_with_the_fix(tmp_path: Path, mode: int) -> None:
     path = _write(tmp_path, f'{{"urls": ["{URL}"]}}', mode)
