@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_trades(sub)
 
+    from engine_alpha.cli.web import register as register_web
+
+    register_web(sub)
+
     from engine_alpha.cli.operator import register as register_ops
 
     register_ops(sub)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from engine_alpha.cli import folders
+from engine_alpha.core.formatting import parse_utc_time
 
 __all__ = ["CSV_COLUMNS", "register"]
 
@@ -43,12 +42,9 @@ CSV_COLUMNS = {
 
 def _since(text: str) -> int:
     try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date like 2023-07-01, got {text!r}") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)
+        return parse_utc_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(
@@ -72,38 +68,6 @@ def register(
     return parser
 
 
-def _iso(ts_ms: int | None) -> str | None:
-    if ts_ms is None:
-        return None
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
-
-
-def trip_row(t: Any) -> dict[str, Any]:
-    """One round trip as a CSV / JSON row (the CSV_COLUMNS)."""
-    return {
-        "symbol": t.symbol,
-        "trade_id": t.trade_id,
-        "direction": t.direction,
-        "mode": t.mode,
-        "entry_time": _iso(t.entry_bar_ts),
-        "exit_time": _iso(t.exit_bar_ts),
-        "entry_price": t.entry_price,
-        "exit_price": t.exit_price,
-        "qty": t.qty,
-        "exit_reason": t.exit_reason,
-        "holding_hours": t.holding_hours,
-        "pnl_usd": t.pnl_usd,
-        "pnl_bps": t.pnl_bps,
-        "fees_usd": t.fees_usd,
-        "regime": t.regime,
-        "bucket": t.bucket,
-        "confidence": t.confidence,
-        "signal_time": _iso(t.signal_bar_ts),
-        "mae_bps": t.mae_bps,
-        "mfe_bps": t.mfe_bps,
-    }
-
-
 def run_command(args: argparse.Namespace) -> int:
     """Print (or write) the round trips and their figures: 0 done, 2 bad config, 3 bad journal."""
     import orjson
@@ -114,7 +78,7 @@ def run_command(args: argparse.Namespace) -> int:
     from engine_alpha.dashboard.trades_view import trades_table
     from engine_alpha.ledger.journal import JournalError
     from engine_alpha.ledger.round_trips import trades_summary
-    from engine_alpha.ops.trades import load_round_trips
+    from engine_alpha.ops.trades import load_round_trips, trip_row
 
     try:
         config = load_config(folders.config_dir(args))

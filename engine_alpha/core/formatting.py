@@ -122,3 +122,15 @@ def fmt_wall_utc(iso_text: str | None) -> str:
 def is_time_key(key: str) -> bool:
     """Whether a log field named `key` holds a point in time in epoch ms (not a duration)."""
     return key in _TIME_KEYS or key.endswith(_TIME_SUFFIXES)
+
+
+def parse_utc_time(text: str) -> int:
+    """A date or time given by a person (`2023-07-01`, `2023-07-01T12:00`, UTC unless it says
+    otherwise) in epoch milliseconds; ValueError naming the text when it is neither."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"expected a date like 2023-07-01, got {text!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
