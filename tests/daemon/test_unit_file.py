@@ -444,3 +444,44 @@ def test_the_daemon_replays_the_sample_inside_the_units_sandbox(
     assert (reports / "trades.jsonl").read_text().count("\n") > 0
     for path in reports.iterdir():  # only the owner writes (UMask=0027 or the daemon's own mode)
         assert path.stat().st_mode & 0o022 == 0, path
+
+
+WEB_UNIT = SYSTEMD_DIR / "chloe-web.service"
+
+
+def _install_web(tmp_path: Path) -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    stub = tmp_path / "chloe"
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    unit = tmp_path / "chloe-web.service"
+    unit.write_text(WEB_UNIT.read_text().replace("/opt/chloe/venv/bin/chloe", str(stub)))
+    return unit
+
+
+def test_the_web_unit_serves_loopback_read_only_with_the_daemons_hardening(
+    service: dict[str, list[str]],
+) -> None:
+    web = parse_unit(WEB_UNIT.read_text())["Service"]
+    assert web["ExecStart"] == ["/opt/chloe/venv/bin/chloe web --host 127.0.0.1 --port 8080"]
+    assert "ReadWritePaths" not in web and "StateDirectory" not in web
+    assert web["ProtectSystem"] == ["strict"]
+    assert web["IPAddressDeny"] == ["any"] and web["IPAddressAllow"] == ["localhost"]
+    for key in ("NoNewPrivileges", "CapabilityBoundingSet", "PrivateUsers", "SystemCallFilter",
+                "ProtectKernelTunables", "MemoryDenyWriteExecute", "RestrictNamespaces",
+                "User", "Environment"):  # fmt: skip
+        assert web[key] == service[key] or key == "Environment", key
+    assert "Environment" in web and "CHLOE_REPORTS_DIR=/var/lib/chloe/reports" in web["Environment"]
+
+
+def test_the_web_unit_verifies_and_its_exposure_is_at_most_2(tmp_path: Path) -> None:
+    unit = _install_web(tmp_path)
+    done = _run(_tool("systemd-analyze"), "verify", str(unit))
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
+    done = _run(_tool("systemd-analyze"), "security", "--offline=true", "--no-pager", str(unit))
+    assert done.returncode == 0, done.stderr
+    found = re.search(
+        r"Overall exposure level for chloe-web\.service: (\d+(?:\.\d+)?)", done.stdout
+    )
+    assert found is not None, done.stdout
+    assert float(found.group(1)) <= MAX_EXPOSURE
