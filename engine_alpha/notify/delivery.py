@@ -30,6 +30,8 @@ from engine_alpha.notify.secrets import NotifyTarget
 __all__ = ["Delivery", "DeliveryCounts"]
 
 _STOP = object()
+STOP_KEEP = 5
+"""Queued messages still sent at stop: the newest ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ class Delivery:
         self._full = 0  # written by the offering thread only
         self._left = 0
         self._remaining = 0  # targets the message in hand has still to go to
+        self._paced = True  # False while stopping: what is left goes out at once
+        self._hurry = threading.Event()  # set at stop: cuts a pacing or retry wait short
 
     @property
     def counts(self) -> DeliveryCounts:
@@ -131,10 +135,35 @@ class Delivery:
         return True
 
     def close(self, flush_s: float) -> DeliveryCounts:
-        """Let the queue drain for up to `flush_s` seconds, then count what is left as dropped."""
+        """Send the newest STOP_KEEP queued messages (the stop message among them) without
+        pacing, for up to `flush_s` seconds; count everything else as dropped.
+
+        A backlog at stop means the sends fell behind (a flooded replay, a slow service):
+        waiting it out would hold the stop for minutes, so only the newest messages go.
+        """
         deadline = time.monotonic() + flush_s
+        backlog = []
+        while True:
+            try:
+                backlog.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        cut = max(0, len(backlog) - STOP_KEEP)
+        if cut:
+            self._full += cut * len(self._targets)
+            self._log.warning(
+                "notification_dropped",
+                reason="stopping",
+                dropped_now=cut,
+                kept=len(backlog) - cut,
+                dropped_so_far=self.counts.dropped,
+            )
+        self._paced = False
+        self._hurry.set()
+        for item in backlog[cut:]:
+            self._queue.put_nowait(item)
         with contextlib.suppress(queue.Full):
-            self._queue.put(_STOP, timeout=max(flush_s, 0.001))
+            self._queue.put_nowait(_STOP)
         if self._thread.is_alive():
             self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
         left = 0
@@ -175,15 +204,15 @@ class Delivery:
 
     def _pause(self, seconds: float) -> None:
         """Wait between retries, cut short by close()."""
-        self._closing.wait(seconds)
+        self._hurry.wait(seconds)
 
     def _send(self, target: _Target, message: Message) -> None:
         import apprise
 
         def attempt() -> bool:
             wait = target.next_send - time.monotonic()
-            if wait > 0:
-                self._closing.wait(wait)
+            if wait > 0 and self._paced:
+                self._hurry.wait(wait)
             target.next_send = time.monotonic() + self._min_interval_s
             if self._closing.is_set():
                 return True  # not sent; counted as left below

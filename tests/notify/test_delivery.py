@@ -101,9 +101,35 @@ def test_sends_are_paced_per_target() -> None:
         started = time.monotonic()
         for i in range(4):
             delivery.offer(_message(i))
+        while len(receiver.messages) < 4 and time.monotonic() - started < 10:
+            time.sleep(0.01)
+        took = time.monotonic() - started
+        counts = delivery.close(flush_s=10)
+    assert counts.sent == 4 and took >= 0.9  # three waits of 0.3 s between four sends
+
+
+def test_at_stop_only_the_newest_messages_go_out_at_once_and_the_backlog_is_counted() -> None:
+    log = Log()
+    with Receiver() as receiver:
+        delivery = _delivery(receiver.url, log, min_interval_s=30.0)
+        delivery.start()
+        for i in range(20):
+            delivery.offer(_message(i))
+        while not receiver.messages:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the sender holds message 1, waiting out the 30 s pacing
+        started = time.monotonic()
         counts = delivery.close(flush_s=10)
         took = time.monotonic() - started
-    assert counts.sent == 4 and took >= 0.9  # three waits of 0.3 s between four sends
+    # the first went out at once; pacing held the rest: at stop the one in hand and the
+    # newest 5 go at once, and the 13 between are dropped
+    assert took < 5
+    assert [m["title"] for m in receiver.messages] == ["title 0", "title 1"] + [
+        f"title {i}" for i in range(15, 20)
+    ]
+    assert (counts.sent, counts.dropped) == (7, 13)
+    (stopping,) = [kw for _, event, kw in log.lines if kw.get("reason") == "stopping"]
+    assert stopping["dropped_now"] == 13 and stopping["kept"] == 5
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,199 @@
+"""Operator features' overhead: the full-data replay with notifications, the web view, and all
+three operator features (with metrics) on, against all off; interleaved rounds.
+
+- notify: apprise URL (`CHLOE_NOTIFY_URLS`) to a loopback `json://` receiver in this process,
+  the paper config's default delivery settings (256-message queue, one send a second): what an
+  operator who replays with notifications on gets.
+- web: `chloe web` on the same reports directory and bar files, with a client that polls
+  `/api/version` every 2 s and fetches the page when it changed, as an open browser does.
+- all: both, and the Prometheus endpoint on.
+
+The journals of every variant must equal the plain run's apart from `wall_ts`.
+`--write-docs` records the result in the `## Operator features overhead` section of
+docs/benchmarks.md.
+
+    python bench/operator_overhead.py --data ../shared/data/ohlcv --rounds 3 --write-docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from bench_docs import DOCS, machine, update_section
+from replay import REPO, _config, _one_run
+
+SECTION = "## Operator features overhead"
+VARIANTS = ("off", "notify", "web", "all")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    count = 0
+
+    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        _Receiver.count += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _configure(config: Path, metrics: bool) -> None:
+    paper = config / "multi_asset_paper_config.json"
+    data = json.loads(paper.read_text())
+    data["metrics"] = {"enabled": metrics, "port": _free_port()}
+    paper.write_text(json.dumps(data, indent=2))
+
+
+@contextmanager
+def _web(config: Path, reports: Path, data: Path) -> Iterator[dict[str, int]]:
+    """`chloe web` on `reports` and a polling client; yields the client's counts."""
+    cmd = [sys.executable, "-m", "engine_alpha", "web", "--port", "0", "--data", str(data)]
+    cmd += ["--config-dir", str(config), "--reports-dir", str(reports)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    url = ""
+    for raw in proc.stdout:
+        if b'"web_serving"' in raw:
+            url = json.loads(raw)["url"]
+            break
+    counts = {"polls": 0, "pages": 0}
+    stop = threading.Event()
+
+    def poll() -> None:
+        version = None
+        while not stop.wait(2.0):
+            with urllib.request.urlopen(url + "api/version", timeout=60) as r:
+                now = json.loads(r.read())["version"]
+            counts["polls"] += 1
+            if now != version:
+                with urllib.request.urlopen(url, timeout=60) as r:
+                    r.read()
+                counts["pages"] += 1
+                version = now
+
+    client = threading.Thread(target=poll, daemon=True)
+    client.start()
+    try:
+        yield counts
+    finally:
+        stop.set()
+        client.join(timeout=60)
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+
+
+def _journal(reports: Path) -> list[dict[str, object]]:
+    lines = (reports / "trades.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(x).items() if k != "wall_ts"} for x in lines]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    default = Path(__file__).resolve().parents[2] / "shared" / "data" / "ohlcv"
+    parser.add_argument("--data", default=str(default))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    data = Path(args.data).resolve()
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    notify_url = f"json://127.0.0.1:{receiver.server_address[1]}/hook"
+    walls: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    cpus: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    web_counts: list[dict[str, int]] = []
+    same = True
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        configs = {}
+        for variant in VARIANTS:
+            (tmp / variant).mkdir()
+            configs[variant] = _config(tmp / variant)
+            _configure(configs[variant], metrics=variant == "all")
+        reference: list[dict[str, object]] | None = None
+        index = 0
+        for r in range(args.rounds):
+            order = VARIANTS if r % 2 == 0 else tuple(reversed(VARIANTS))
+            for variant in order:
+                os.environ.pop("CHLOE_NOTIFY_URLS", None)
+                if variant in ("notify", "all"):
+                    os.environ["CHLOE_NOTIFY_URLS"] = notify_url
+                reports = tmp / variant / f"reports-{index}"
+                config = configs[variant]
+                if variant in ("web", "all"):
+                    reports.mkdir()
+                    with _web(config, reports, data) as counts:
+                        time.sleep(1.0)  # the page is open before the run starts
+                        run = _one_run(config, data, tmp / variant, index)
+                    web_counts.append(dict(counts))
+                else:
+                    run = _one_run(config, data, tmp / variant, index)
+                os.environ.pop("CHLOE_NOTIFY_URLS", None)
+                walls[variant].append(run["wall_s"])
+                cpus[variant].append(run["cpu_s"])
+                journal = _journal(reports)
+                reference = reference or journal
+                same = same and journal == reference
+                index += 1
+    receiver.shutdown()
+    off, off_cpu = statistics.median(walls["off"]), statistics.median(cpus["off"])
+    m = machine()
+    rows = []
+    for v in VARIANTS:
+        wall, cpu = statistics.median(walls[v]), statistics.median(cpus[v])
+        rows.append(
+            f"| {v} | {', '.join(f'{w:.2f}' for w in walls[v])} | {wall:.2f} | "
+            f"{(wall / off - 1) * 100:+.1f}% | {cpu:.2f} | {(cpu / off_cpu - 1) * 100:+.1f}% |"
+        )
+    text = "\n".join(
+        [
+            f"`python bench/operator_overhead.py --data {args.data} --rounds {args.rounds}` "
+            f"({m['date']}, {m['nproc']} cores, {m['cpu']}, Python {m['python']}, load "
+            f"{m['load']} at the end): the full-data replay (every tradeable asset enabled), "
+            "interleaved. notify: apprise to a loopback json:// receiver, default delivery "
+            "settings; web: `chloe web` on the same reports with a client polling every 2 s "
+            "and fetching the page on change; all: both and the metrics endpoint. CPU is the "
+            "daemon's (the web view is another process).",
+            "",
+            "| variant | runs, wall s | median wall s | vs off | median CPU s | vs off |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+            f"Messages the receiver got: {_Receiver.count}; web client polls and page fetches "
+            f"per web run: {web_counts}. Journals of every run identical apart from "
+            f"`wall_ts`: {'yes' if same else 'NO'}.",
+        ]
+    )
+    print(text)
+    if args.write_docs:
+        update_section(DOCS, SECTION, text)
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
