@@ -135,11 +135,12 @@ class Delivery:
         return True
 
     def close(self, flush_s: float) -> DeliveryCounts:
-        """Send the newest STOP_KEEP queued messages (the stop message among them) without
-        pacing, for up to `flush_s` seconds; count everything else as dropped.
+        """Send what is queued for up to `flush_s` seconds, then count the rest as dropped.
 
-        A backlog at stop means the sends fell behind (a flooded replay, a slow service):
-        waiting it out would hold the stop for minutes, so only the newest messages go.
+        With pacing (`min_interval_s` > 0) only the newest STOP_KEEP queued messages (the stop
+        message among them) go, at once: a backlog at stop means the sends fell behind the
+        service's rate (a flooded replay), and neither waiting it out nor bursting it at the
+        service would serve the operator.
         """
         deadline = time.monotonic() + flush_s
         backlog = []
@@ -148,7 +149,8 @@ class Delivery:
                 backlog.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        cut = max(0, len(backlog) - STOP_KEEP)
+        paced = self._min_interval_s > 0  # unpaced targets take the whole backlog
+        cut = max(0, len(backlog) - STOP_KEEP) if paced else 0
         if cut:
             self._full += cut * len(self._targets)
             self._log.warning(
