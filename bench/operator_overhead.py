@@ -51,7 +51,7 @@ def _free_port() -> int:
 class _Receiver(BaseHTTPRequestHandler):
     count = 0
 
-    def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
         _Receiver.count += 1
         self.send_response(200)
@@ -113,6 +113,43 @@ def _journal(reports: Path) -> list[dict[str, object]]:
     return [{k: v for k, v in json.loads(x).items() if k != "wall_ts"} for x in lines]
 
 
+def _report(
+    args: argparse.Namespace,
+    walls: dict[str, list[float]],
+    cpus: dict[str, list[float]],
+    web_counts: list[dict[str, int]],
+    same: bool,
+) -> str:
+    off, off_cpu = statistics.median(walls["off"]), statistics.median(cpus["off"])
+    m = machine()
+    rows = []
+    for v in VARIANTS:
+        wall, cpu = statistics.median(walls[v]), statistics.median(cpus[v])
+        rows.append(
+            f"| {v} | {', '.join(f'{w:.2f}' for w in walls[v])} | {wall:.2f} | "
+            f"{(wall / off - 1) * 100:+.1f}% | {cpu:.2f} | {(cpu / off_cpu - 1) * 100:+.1f}% |"
+        )
+    return "\n".join(
+        [
+            f"`python bench/operator_overhead.py --data {args.data} --rounds {args.rounds}` "
+            f"({m['date']}, {m['nproc']} cores, {m['cpu']}, Python {m['python']}, load "
+            f"{m['load']} at the end): the full-data replay (every tradeable asset enabled), "
+            "interleaved. notify: apprise to a loopback json:// receiver, default delivery "
+            "settings; web: `chloe web` on the same reports with a client polling every 2 s "
+            "and fetching the page on change; all: both and the metrics endpoint. CPU is the "
+            "daemon's (the web view is another process).",
+            "",
+            "| variant | runs, wall s | median wall s | vs off | median CPU s | vs off |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+            f"Messages the receiver got: {_Receiver.count}; web client polls and page fetches "
+            f"per web run: {web_counts}. Journals of every run identical apart from "
+            f"`wall_ts`: {'yes' if same else 'NO'}.",
+        ]
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     default = Path(__file__).resolve().parents[2] / "shared" / "data" / "ohlcv"
@@ -161,34 +198,7 @@ def main() -> int:
                 same = same and journal == reference
                 index += 1
     receiver.shutdown()
-    off, off_cpu = statistics.median(walls["off"]), statistics.median(cpus["off"])
-    m = machine()
-    rows = []
-    for v in VARIANTS:
-        wall, cpu = statistics.median(walls[v]), statistics.median(cpus[v])
-        rows.append(
-            f"| {v} | {', '.join(f'{w:.2f}' for w in walls[v])} | {wall:.2f} | "
-            f"{(wall / off - 1) * 100:+.1f}% | {cpu:.2f} | {(cpu / off_cpu - 1) * 100:+.1f}% |"
-        )
-    text = "\n".join(
-        [
-            f"`python bench/operator_overhead.py --data {args.data} --rounds {args.rounds}` "
-            f"({m['date']}, {m['nproc']} cores, {m['cpu']}, Python {m['python']}, load "
-            f"{m['load']} at the end): the full-data replay (every tradeable asset enabled), "
-            "interleaved. notify: apprise to a loopback json:// receiver, default delivery "
-            "settings; web: `chloe web` on the same reports with a client polling every 2 s "
-            "and fetching the page on change; all: both and the metrics endpoint. CPU is the "
-            "daemon's (the web view is another process).",
-            "",
-            "| variant | runs, wall s | median wall s | vs off | median CPU s | vs off |",
-            "|---|---|---|---|---|---|",
-            *rows,
-            "",
-            f"Messages the receiver got: {_Receiver.count}; web client polls and page fetches "
-            f"per web run: {web_counts}. Journals of every run identical apart from "
-            f"`wall_ts`: {'yes' if same else 'NO'}.",
-        ]
-    )
+    text = _report(args, walls, cpus, web_counts, same)
     print(text)
     if args.write_docs:
         update_section(DOCS, SECTION, text)

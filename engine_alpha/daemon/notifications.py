@@ -71,16 +71,24 @@ class DaemonNotifications:
         now: float,
         first_ms: int | None = None,
     ) -> None:
-        """A commit: its closes and the days it ended; a gate reading when one is due."""
+        """A commit: its closes and the days it ended; a gate reading when one is due.
+
+        `reached_ms` is the open time of the last bar stepped: its close ends a UTC day when
+        it is the day's last bar (the 23:00 bar at 00:00).
+        """
         if first_ms is not None:
             self.notifier.tally.begin(first_ms)
-        days = self.notifier.committed(lines, reached_ms)
+        days = self.notifier.committed(lines, self.closed_at(reached_ms))
         if not (days and self._gates_on) or (self._reading and not self._reading.done()):
             return
         if now - self._last_reading < self.config.paper.notifications.gate_check_interval_s:
             return
         self._last_reading = now
         self._reading = asyncio.create_task(asyncio.to_thread(self._read_gates), name="gates")
+
+    def closed_at(self, bar_ts: int | None) -> int | None:
+        """When the bar that opened at `bar_ts` closed."""
+        return None if bar_ts is None else bar_ts + self.config.timeframe_ms
 
     async def settle(self) -> None:
         """Wait for a gate reading in progress (at stop)."""

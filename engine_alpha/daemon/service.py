@@ -677,7 +677,8 @@ class Daemon:
         try:
             committed = self.trader.commit()
             if self.notify is not None:
-                self.notify.notifier.committed(committed, self.trader.last_bar_ts)
+                reached = self.notify.closed_at(self.trader.last_bar_ts)
+                self.notify.notifier.committed(committed, reached)
             self.write_report()
             self.write_status()
             self.checkpoints.save()

@@ -36,7 +36,7 @@ from tests.plugin_packages import install_into
 pytestmark = pytest.mark.slow  # daemons as subprocesses (quick set: -m 'not slow')
 
 SYMBOL = "ETHUSDT"
-CUT_BARS = 2500
+CUT_BARS = 2520  # the last bar opens at 23:00 UTC: its close ends the day
 _ROW = re.compile(r"^(\w+): (\d+) trades, ([+-][\d,]+\.\d\d) USD; PF (.+?); max DD ([\d.]+)%$")
 
 
@@ -187,7 +187,8 @@ def test_every_replay_event_arrives_with_the_journals_figures_and_gates_met_then
     (started,) = _titled(receiver, "Chloe started")
     assert started["message"] == f"feed replay; trading {SYMBOL}; journal 0 lines recovered"
     _check_closes(receiver, _closes(journal))
-    _check_days(receiver, journal, first_ts // DAY_MS, last_ts // DAY_MS)
+    # a day is told once its last bar closed (the 23:00 bar, at 00:00)
+    _check_days(receiver, journal, first_ts // DAY_MS, (last_ts + HOUR_MS) // DAY_MS)
     (met,) = _titled(receiver, "Chloe: BTCUSDT ready to enable")
     assert "run: chloe enable BTCUSDT" in met["message"] and met["type"] == "success"
     status = subprocess.run(
@@ -225,7 +226,7 @@ def test_every_replay_event_arrives_with_the_journals_figures_and_gates_met_then
     assert "critical" in lost["message"].lower()
     _check_closes(receiver, _closes(whole)[len(_closes(journal)) :])
     last_all = int(rows[-1].split(",")[0])
-    _check_days(receiver, whole, journal[-1]["bar_ts"] // DAY_MS, last_all // DAY_MS)
+    _check_days(receiver, whole, journal[-1]["bar_ts"] // DAY_MS, (last_all + HOUR_MS) // DAY_MS)
     _no_secret(second)
 
 
@@ -258,7 +259,8 @@ def test_a_stalled_or_failing_service_leaves_the_journal_as_without_notification
     _same_records(plain, noisy)
     journal = noisy.journal()
     bars = (SAMPLE_DATA / f"{SYMBOL}-1h.csv").read_text().splitlines()[1:]
-    days = int(bars[-1].split(",")[0]) // DAY_MS - int(bars[0].split(",")[0]) // DAY_MS
+    last, first = int(bars[-1].split(",")[0]), int(bars[0].split(",")[0])
+    days = (last + HOUR_MS) // DAY_MS - first // DAY_MS
     emitted = 2 + len(_closes(journal)) + days  # started, stopped, closes, days (no gate met)
     counts = _closed_counts(noisy)
     assert counts["sent"] == 0 and counts["dropped"] == emitted

@@ -63,8 +63,9 @@ async def _browse(url: str, reports: Path, profile: Path) -> None:
         text = await browser.evaluate("document.body.innerText")
         assert f"journal fills {before}" in text
         widths = await browser.evaluate(
-            "[window.innerWidth, document.documentElement.clientWidth, Array.from(document.querySelectorAll("
-            "'table')).map(t => [t.closest('section,div')?.id || t.className, "
+            "[window.innerWidth, document.documentElement.clientWidth, "
+            "Array.from(document.querySelectorAll('table')).map(t => "
+            "[t.closest('section,div')?.id || t.className, "
             "Math.ceil(t.getBoundingClientRect().width)])]"
         )
         window, viewport, tables = widths  # the viewport: the window less a scroll bar
