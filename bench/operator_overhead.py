@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,17 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from bench_docs import DOCS, machine, update_section
+from metrics_overhead import _free_port, _journal
 from replay import REPO, _config, _one_run
 
 SECTION = "## Operator features overhead"
 VARIANTS = ("off", "notify", "web", "all")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -106,11 +99,6 @@ def _web(config: Path, reports: Path, data: Path) -> Iterator[dict[str, int]]:
         proc.terminate()
         proc.wait(timeout=30)
         proc.stdout.close()
-
-
-def _journal(reports: Path) -> list[dict[str, object]]:
-    lines = (reports / "trades.jsonl").read_text().splitlines()
-    return [{k: v for k, v in json.loads(x).items() if k != "wall_ts"} for x in lines]
 
 
 def _report(

@@ -7,9 +7,7 @@ CHLOE_REQUIRE_CHROMIUM=1 (CI) makes its absence a failure.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,22 +20,11 @@ from engine_alpha.core.exit_codes import EXIT_OK
 from engine_alpha.dashboard.multi_asset_panel import portfolio_cells, table_cells
 from tests.conftest import SAMPLE_DATA
 from tests.dashboard.conftest import Replay
-
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
-
-
-def _chromium() -> str:
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    if os.environ.get("CHLOE_REQUIRE_CHROMIUM") == "1":
-        pytest.fail("chromium is required (CHLOE_REQUIRE_CHROMIUM=1): apt-get install chromium")
-    pytest.skip("headless Chromium not installed (Debian package `chromium`)")
+from tests.web.cdp import chromium
 
 
 def _browser(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"]
+    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"]
     cmd += ["--no-first-run", "--disable-background-networking", "--disable-component-update"]
     cmd += ["--disable-sync", f"--user-data-dir={tmp_path / 'chromium-profile'}", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
