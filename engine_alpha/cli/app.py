@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_web(sub)
 
+    from engine_alpha.cli.notify import register as register_notify
+
+    register_notify(sub)
+
     from engine_alpha.cli.operator import register as register_ops
 
     register_ops(sub)

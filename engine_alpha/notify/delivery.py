@@ -12,7 +12,6 @@ may quote URLs, is silenced.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
@@ -29,7 +28,6 @@ from engine_alpha.notify.secrets import NotifyTarget
 
 __all__ = ["Delivery", "DeliveryCounts"]
 
-_STOP = object()
 STOP_KEEP = 5
 """Queued messages still sent at stop: the newest ones."""
 
@@ -103,6 +101,7 @@ class Delivery:
         self._remaining = 0  # targets the message in hand has still to go to
         self._paced = True  # False while stopping: what is left goes out at once
         self._hurry = threading.Event()  # set at stop: cuts a pacing or retry wait short
+        self._draining = threading.Event()  # set at stop: the sender ends on an empty queue
 
     @property
     def counts(self) -> DeliveryCounts:
@@ -164,8 +163,7 @@ class Delivery:
         self._hurry.set()
         for item in backlog[cut:]:
             self._queue.put_nowait(item)
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(_STOP)
+        self._draining.set()  # the sender ends once the queue is empty
         if self._thread.is_alive():
             self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
         left = 0
@@ -176,8 +174,7 @@ class Delivery:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is not _STOP:
-                    left += 1
+                left += 1
             self._left += left * len(self._targets) + self._remaining
             self._remaining = 0
             counts = self.counts
@@ -192,9 +189,12 @@ class Delivery:
 
     def _work(self) -> None:
         while not self._closing.is_set():
-            item = self._queue.get()
-            if item is _STOP:
-                return
+            try:
+                item = self._queue.get(timeout=0.05 if self._draining.is_set() else 0.25)
+            except queue.Empty:
+                if self._draining.is_set():
+                    return
+                continue
             with self._lock:
                 if self._closing.is_set():
                     return

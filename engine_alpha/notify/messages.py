@@ -34,7 +34,7 @@ Level = Literal["info", "success", "warning", "failure"]  # apprise's notify typ
 class Message:
     """One notification: which event, its title and body, and how urgent (apprise's type)."""
 
-    event: NotifyEvent
+    event: NotifyEvent | Literal["test"]
     title: str
     body: str
     level: Level = "info"
