@@ -173,3 +173,13 @@ def append_atomic(path: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def private_file_problem(path: Path, mode: int, what: str) -> str | None:
+    """Why a secrets file (mode `mode`) is refused: other users can read `what` in it; None
+    when only its owner can (0600 or stricter)."""
+    if not mode & 0o077:
+        return None
+    return (
+        f"{path}: mode {stat.S_IMODE(mode):04o} lets other users read {what}; run: chmod 600 {path}"
+    )

@@ -18,6 +18,7 @@ from engine_alpha.daemon.startup_gates import reports_too_large, rollout_now
 from engine_alpha.notify.delivery import DeliveryCounts
 from engine_alpha.notify.notifier import Notifier
 from engine_alpha.ops.events import EventFileSink
+from engine_alpha.ops.gates import RolloutState
 
 __all__ = ["DaemonNotifications"]
 
@@ -33,9 +34,11 @@ class DaemonNotifications:
         self.reports_dir = reports_dir
         self._log = log
         self._gates_on = notifier.wants("gate_met") or notifier.wants("gate_lost")
-        self._reading: asyncio.Task[None] | None = None
+        self._reading: asyncio.Task[RolloutState | None] | None = None
         self._last_reading = -math.inf
         self._events: EventFileSink | None = None
+        self.first_reading: RolloutState | None = None
+        """The gates as read at start (the start-up warnings use it too)."""
 
     async def start(
         self, events: EventFileSink | None, *, feed: str, trading: Sequence[str], lines: int
@@ -46,23 +49,24 @@ class DaemonNotifications:
             events.tap = self.notifier.log_event
             self._events = events
         if self._gates_on:
-            await asyncio.to_thread(self._read_gates)
+            self.first_reading = await asyncio.to_thread(self._read_gates)
         self.notifier.started(feed=feed, trading=trading, journal_lines=lines)
         self._log.info("notifications_on", targets=self.notifier.delivery.target_names)
 
-    def _read_gates(self) -> None:
+    def _read_gates(self) -> RolloutState | None:
         too_large = reports_too_large(self.reports_dir)
         if too_large is not None:
             if self._gates_on:
                 self._log.info("gate_notifications_off", reports_bytes=too_large)
             self._gates_on = False
-            return
+            return None
         try:
             state = rollout_now(self.config, self.reports_dir)
         except Exception as exc:  # noqa: BLE001 - a reading that fails costs a reading, no more
             self._log.warning("gate_reading_failed", problem=repr(exc))
-            return
+            return None
         self.notifier.rollout(state)
+        return state
 
     def committed(
         self,

@@ -575,13 +575,18 @@ class Daemon:
         """SPEC §5: an enabled asset whose gate is unmet runs, with a warning at start.
 
         The gates read the reports in full, so they run in a thread after READY, and not at all
-        on reports too large to read at start (`chloe status` shows them).
+        on reports too large to read at start (`chloe status` shows them); the notifications'
+        first gate reading, when there is one, serves instead of a second.
         """
         size = reports_too_large(self.reports_dir)
         if size is not None:
             self.log.info("gate_check_skipped", reports_bytes=size, hint="run chloe status")
             return
-        unmet = await asyncio.to_thread(unmet_gates, self.config, self.reports_dir)
+        first = self.notify.first_reading if self.notify is not None else None
+        if first is not None:
+            unmet = dict(first.ahead)
+        else:
+            unmet = await asyncio.to_thread(unmet_gates, self.config, self.reports_dir)
         for symbol, blockers in unmet.items():
             self.log.warning(
                 "gate_unmet_at_start",

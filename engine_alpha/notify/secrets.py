@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine_alpha.config.config_loader import ConfigError, load_json
+from engine_alpha.core.atomic_files import private_file_problem
 
 __all__ = ["NOTIFY_FILE", "URLS_ENV", "NotifyTarget", "load_targets", "scheme_of"]
 
@@ -64,11 +65,9 @@ def _from_file(path: Path) -> list[NotifyTarget]:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         raise ConfigError(f"{path}: not a regular file; the notification secrets file must be one")
-    if info.st_mode & 0o077:
-        raise ConfigError(
-            f"{path}: mode {stat.S_IMODE(info.st_mode):04o} lets other users read the "
-            f"notification URLs and their tokens; run: chmod 600 {path}"
-        )
+    problem = private_file_problem(path, info.st_mode, "the notification URLs and their tokens")
+    if problem is not None:
+        raise ConfigError(problem)
     data = load_json(path)
     urls = data.get("urls") if isinstance(data, dict) else None
     extra = sorted(set(data) - {"urls"}) if isinstance(data, dict) else []

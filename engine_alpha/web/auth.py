@@ -10,9 +10,10 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
+
+from engine_alpha.core.atomic_files import private_file_problem
 
 __all__ = ["TOKEN_ENV", "WebAuthError", "is_loopback", "load_token", "token_matches"]
 
@@ -43,11 +44,9 @@ def load_token(token_file: Path | None, environ: Mapping[str, str] | None = None
             text = token_file.read_text().strip()
         except OSError as exc:
             raise WebAuthError(f"{token_file}: cannot be read: {exc.strerror}") from None
-        if info.st_mode & 0o077:
-            raise WebAuthError(
-                f"{token_file}: mode {stat.S_IMODE(info.st_mode):04o} lets other users read the "
-                f"token; run: chmod 600 {token_file}"
-            )
+        problem = private_file_problem(token_file, info.st_mode, "the token")
+        if problem is not None:
+            raise WebAuthError(problem)
         token = text
     else:
         token = env.get(TOKEN_ENV, "").strip()

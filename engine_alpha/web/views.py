@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import structlog
 
-from engine_alpha.config.config_loader import ChloeConfig, ConfigError, load_config
+from engine_alpha.config.config_loader import PAPER_FILE, ChloeConfig, ConfigError, load_config
 from engine_alpha.dashboard.html_report import curves, heatmaps, render_html
 from engine_alpha.dashboard.multi_asset_panel import PanelData, gather, status_dict
 from engine_alpha.dashboard.trades_view import trades_section_html
@@ -57,7 +57,7 @@ class ReportsView:
 
     def version(self) -> str:
         """A fingerprint of the watched report files: it changes when the reports move on."""
-        extra = (self.config_dir / "multi_asset_paper_config.json",)
+        extra = (self.config_dir / PAPER_FILE,)
         return "-".join(map(str, report_mtimes(self.reports_dir, extra)))
 
     def current(self) -> Rendered:
