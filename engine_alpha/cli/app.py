@@ -6,10 +6,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine_alpha.cli import folders
 from engine_alpha.core.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_REPORTS_DIR
 from engine_alpha.daemon.early_signals import EarlySignals
+
+if TYPE_CHECKING:
+    from engine_alpha.notify.apprise_process import AppriseProcess
 
 
 def _speed(value: str) -> float | None:
@@ -110,6 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from engine_alpha.notify.apprise_process import AppriseProcess
+    from engine_alpha.notify.secrets import source_given
+
+    # Notifications on: apprise starts in its own process now, so its slow imports run on
+    # another core beside the daemon's, not after them (engine_alpha/notify/apprise_process.py).
+    apprise = AppriseProcess() if source_given(folders.config_dir(args)) else None
+    try:
+        return _run(args, apprise)
+    finally:
+        if apprise is not None:
+            apprise.close()
+
+
+def _run(args: argparse.Namespace, apprise: AppriseProcess | None) -> int:
     from engine_alpha.cli.summary import ProgressBar, print_summary
     from engine_alpha.daemon.service import RunOptions, run_daemon
     from engine_alpha.ops.events import EVENTS_FILE
@@ -133,7 +151,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         with ProgressBar.for_tty() as progress:
             code, daemon = run_daemon(
-                options, on_progress=progress.update, events=events, early=args.early_signals
+                options,
+                on_progress=progress.update,
+                events=events,
+                early=args.early_signals,
+                apprise=apprise,
             )
     show = args.summary == "always" or (args.summary == "auto" and sys.stderr.isatty())
     if daemon is not None and show:

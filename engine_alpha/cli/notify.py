@@ -1,7 +1,7 @@
 """`chloe notify test`: send one message to every configured apprise target and say, per
 target, whether it arrived: the operator's check of a new Telegram (or other) setup before a
-restart. Exit 0 when every target took it, 1 when one did not, 2 when the URLs or the config
-cannot be used. Targets are named by scheme and place (`tgram#1`), never by URL."""
+restart. Exit 0 when every target took it, 1 when one did not, 2 when the URLs (one apprise
+cannot use among them) or the config cannot be used. Targets are named by scheme and place (`tgram#1`), never by URL."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     from engine_alpha.config.config_loader import ConfigError, load_config
     from engine_alpha.core.exit_codes import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
-    from engine_alpha.notify.delivery import Delivery
+    from engine_alpha.notify.delivery import LOAD_TIMEOUT_S, Delivery
     from engine_alpha.notify.messages import Message
     from engine_alpha.notify.secrets import load_targets
     from engine_alpha.ops.log_setup import configure_logging
@@ -51,7 +51,7 @@ def run_command(args: argparse.Namespace) -> int:
             )
             return EXIT_CONFIG
         settings = config.paper.notifications
-        failed = 0
+        failed = unusable = 0
         for target in targets:
             delivery = Delivery(
                 [target],
@@ -71,11 +71,15 @@ def run_command(args: argparse.Namespace) -> int:
                     f"({target.name}, from {origin})",
                 )
             )
-            counts = delivery.close(settings.timeout_s * 2 + 1)
+            counts = delivery.close(LOAD_TIMEOUT_S + settings.timeout_s * 2 + 1)
+            if delivery.unusable:
+                unusable += 1
+                print(f"{target.name}: NOT an apprise URL this installation can use")
+                continue
             ok = counts.sent == 1
             failed += not ok
             print(f"{target.name}: {'sent' if ok else 'NOT sent (see the warning above)'}")
     except ConfigError as exc:
         print(f"chloe notify: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_CONFIG if unusable else EXIT_FAILED if failed else EXIT_OK

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from engine_alpha.daemon.metrics import DaemonMetrics
     from engine_alpha.daemon.notifications import DaemonNotifications
     from engine_alpha.market.ccxt_feed import CcxtFeed
+    from engine_alpha.notify.apprise_process import AppriseProcess
     from engine_alpha.notify.delivery import Delivery
     from engine_alpha.ops.events import EventFileSink
 
@@ -109,11 +110,16 @@ class Daemon:
     runner: Runner
 
     def __init__(
-        self, options: RunOptions, config: ChloeConfig, events: EventFileSink | None = None
+        self,
+        options: RunOptions,
+        config: ChloeConfig,
+        events: EventFileSink | None = None,
+        apprise: AppriseProcess | None = None,
     ) -> None:
         self.options = options
         self.config = config
         self.events = events
+        self._apprise = apprise
         self.failed: WriteFailedError | None = None
         self.log = structlog.get_logger("chloe")
         self.notifier = SdNotifier.from_env()
@@ -238,7 +244,10 @@ class Daemon:
         from engine_alpha.notify.notifier import delivery_for
 
         return delivery_for(
-            self.config, self.options.config_dir, structlog.get_logger("chloe.notify")
+            self.config,
+            self.options.config_dir,
+            structlog.get_logger("chloe.notify"),
+            apprise=self._apprise,
         )
 
     def _build_notifications(self, delivery: Delivery | None) -> None:
@@ -721,8 +730,11 @@ def run_daemon(
     on_progress: Callable[[RunStats], None] | None = None,
     events: EventFileSink | None = None,
     early: EarlySignals | None = None,
+    apprise: AppriseProcess | None = None,
 ) -> tuple[int, Daemon | None]:
-    """Start, run and stop the daemon; returns the exit status and the daemon that ran."""
+    """Start, run and stop the daemon; returns the exit status and the daemon that ran.
+    `apprise`: a process started early for the notifications (else one is started when
+    needed)."""
     log = structlog.get_logger("chloe")
     try:
         config = load_config(options.config_dir)
@@ -732,7 +744,7 @@ def run_daemon(
         return EXIT_CONFIG, None
     daemon: Daemon | None = None
     try:
-        starting = Daemon(options, config, events)
+        starting = Daemon(options, config, events, apprise)
         starting.start()
         daemon = starting
         asyncio.run(daemon.run(on_progress, early))

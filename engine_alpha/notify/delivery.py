@@ -4,25 +4,24 @@ The daemon only ever calls `offer`, which never blocks: a full queue drops the m
 and logged), so a slow or dead notification service cannot delay a bar, a fill or a journal
 commit. The sender thread sends each message to each target with a socket timeout, tenacity
 retries with exponential waits, and at most one send per `min_interval_s` per target (chat
-services throttle bots). Apprise is blocking (requests), so its calls stay off the event loop;
-the thread is a daemon thread, so a send stuck at stop never holds the process. Logs name a
-target by its scheme and place (`tgram#1`), never by its URL, and apprise's own logger, which
-may quote URLs, is silenced.
+services throttle bots). apprise itself runs in a child process (apprise_process.py): the
+thread only writes a request to it and waits for the answer, off the event loop and without the
+daemon's interpreter lock; the thread is a daemon thread, so a send stuck at stop never holds
+the process. Logs name a target by its scheme and place (`tgram#1`), never by its URL.
 """
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
-from engine_alpha.config.config_loader import ConfigError
+from engine_alpha.notify.apprise_process import AppriseProcess, SenderGoneError
 from engine_alpha.notify.messages import Message
 from engine_alpha.notify.secrets import NotifyTarget
 
@@ -30,6 +29,8 @@ __all__ = ["Delivery", "DeliveryCounts"]
 
 STOP_KEEP = 5
 """Queued messages still sent at stop: the newest ones."""
+LOAD_TIMEOUT_S = 120.0
+"""How long the apprise process may take to start and check the URLs (a slow box's imports)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +52,15 @@ def _with_timeouts(url: str, timeout_s: float) -> str:
     return url + ("&" if query else "" if url.endswith("?") else "?") + "&".join(extra)
 
 
+@dataclass(slots=True)
 class _Target:
-    """One apprise URL, its retry policy and its send pacing."""
+    """One apprise URL (by its place in the apprise process) and its send pacing."""
 
-    def __init__(self, target: NotifyTarget, timeout_s: float, origin: str) -> None:
-        import apprise
-
-        self.name = target.name
-        # The service's plugin itself, whose notify() sends on the calling thread: Apprise's
-        # own notify() hands sends to a thread pool that a process waits for at exit.
-        self.service: Any = apprise.Apprise.instantiate(_with_timeouts(target.url, timeout_s))
-        if self.service is None:
-            raise ConfigError(
-                f"{origin}: {target.name}: not an apprise URL this installation can use "
-                "(check its scheme and fields: https://github.com/caronc/apprise/wiki)"
-            )
-        self.next_send = 0.0
+    name: str
+    index: int
+    next_send: float = 0.0
+    usable: bool = True
+    """False once apprise said it cannot use the URL: its messages are dropped, not tried."""
 
 
 class Delivery:
@@ -82,11 +76,14 @@ class Delivery:
         retries: int,
         min_interval_s: float,
         log: Any,
+        apprise: AppriseProcess | None = None,
     ) -> None:
-        quiet = logging.getLogger("apprise")
-        quiet.propagate = False
-        quiet.handlers = [logging.NullHandler()]
-        self._targets = [_Target(t, timeout_s, origin) for t in targets]
+        self._apprise = apprise or AppriseProcess()
+        self._urls = [_with_timeouts(t.url, timeout_s) for t in targets]
+        self._origin = origin
+        self._targets = [_Target(t.name, i) for i, t in enumerate(targets)]
+        # apprise bounds each connect and read by `timeout_s`; a plugin may make a few requests.
+        self._reply_timeout_s = 4 * timeout_s + 5.0
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._retries = retries
         self._min_interval_s = min_interval_s
@@ -112,26 +109,39 @@ class Delivery:
     def target_names(self) -> list[str]:
         return [t.name for t in self._targets]
 
+    @property
+    def unusable(self) -> list[str]:
+        """Targets apprise could not use (known once the sender has loaded the URLs)."""
+        return [t.name for t in self._targets if not t.usable]
+
     def start(self) -> None:
         self._thread.start()
 
     def offer(self, message: Message) -> bool:
         """Queue `message` without waiting; False (and counted, logged) when the queue is full."""
-        try:
-            self._queue.put_nowait(message)
-        except queue.Full:
+        return self.offer_made(message.event, lambda: message)
+
+    def offer_made(self, event: str, make: Callable[[], Message]) -> bool:
+        """Queue `make()` without waiting; when the queue is full the drop is counted and logged
+        and nothing is made (a replay that floods the queue formats no message it drops)."""
+        if not self._queue.full():
+            try:
+                self._queue.put_nowait(make())
+                return True
+            except queue.Full:  # another thread (a gate reading) took the last place
+                pass
+        with self._lock:  # a gate reading's thread offers too
             self._full += len(self._targets)
-            drops = self._full // max(1, len(self._targets))
-            if drops & (drops - 1) == 0:  # the 1st, 2nd, 4th, 8th... drop: logged, not flooded
-                self._log.warning(
-                    "notification_dropped",
-                    notify_event=message.event,
-                    reason="queue_full",
-                    queue_size=self._queue.maxsize,
-                    dropped_so_far=self.counts.dropped,
-                )
-            return False
-        return True
+        drops = self._full // max(1, len(self._targets))
+        if drops & (drops - 1) == 0:  # the 1st, 2nd, 4th, 8th... drop: logged, not flooded
+            self._log.warning(
+                "notification_dropped",
+                notify_event=event,
+                reason="queue_full",
+                queue_size=self._queue.maxsize,
+                dropped_so_far=self.counts.dropped,
+            )
+        return False
 
     def close(self, flush_s: float) -> DeliveryCounts:
         """Send what is queued for up to `flush_s` seconds, then count the rest as dropped.
@@ -166,6 +176,7 @@ class Delivery:
         self._draining.set()  # the sender ends once the queue is empty
         if self._thread.is_alive():
             self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._apprise.close()  # wakes a send still waiting, which then fails
         left = 0
         with self._lock:
             self._closing.set()
@@ -187,7 +198,29 @@ class Delivery:
         )
         return counts
 
+    def _load(self) -> None:
+        """Have apprise check the URLs: done here, not at start, so the daemon never waits for
+        apprise's imports; a URL it cannot use is an error line naming it, and its messages
+        are dropped (counted) while the other targets go on."""
+        try:
+            usable = self._apprise.load(self._urls, LOAD_TIMEOUT_S)
+        except SenderGoneError as exc:
+            usable = [False] * len(self._targets)
+            self._log.error("notifications_unavailable", problem=str(exc), origin=self._origin)
+        for target, ok in zip(self._targets, usable, strict=True):
+            target.usable = ok
+            if not ok:
+                self._log.error(
+                    "notify_target_unusable",
+                    target=target.name,
+                    origin=self._origin,
+                    hint="not an apprise URL this installation can use: check its scheme "
+                    "and fields (https://github.com/caronc/apprise/wiki), then "
+                    "`chloe notify test`",
+                )
+
     def _work(self) -> None:
+        self._load()
         while not self._closing.is_set():
             try:
                 item = self._queue.get(timeout=0.05 if self._draining.is_set() else 0.25)
@@ -209,7 +242,12 @@ class Delivery:
         self._hurry.wait(seconds)
 
     def _send(self, target: _Target, message: Message) -> None:
-        import apprise
+        if not target.usable:
+            with self._lock:
+                if not self._closing.is_set():
+                    self._remaining -= 1
+                    self._failed += 1
+            return
 
         def attempt() -> bool:
             wait = target.next_send - time.monotonic()
@@ -218,10 +256,16 @@ class Delivery:
             target.next_send = time.monotonic() + self._min_interval_s
             if self._closing.is_set():
                 return True  # not sent; counted as left below
-            kind = apprise.NotifyType(message.level)
-            return bool(
-                target.service.notify(body=message.body, title=message.title, notify_type=kind)
-            )
+            try:
+                return self._apprise.send(
+                    target.index,
+                    title=message.title,
+                    body=message.body,
+                    level=message.level,
+                    timeout_s=self._reply_timeout_s,
+                )
+            except SenderGoneError:
+                return False
 
         retrying = Retrying(
             stop=stop_after_attempt(self._retries + 1),

@@ -121,7 +121,7 @@ def feed_changed(event: Mapping[str, Any], degraded: bool) -> Message:
     return Message("feed_recovered", f"Chloe: {symbol} feed recovered", f"{symbol}: {extra}")
 
 
-_ERROR_FIELDS = ("symbol", "task", "problem", "error", "path", "file")
+_ERROR_FIELDS = ("symbol", "task", "target", "problem", "error", "path", "file")
 
 
 def critical_error(event: Mapping[str, Any]) -> Message:

@@ -8,6 +8,7 @@ config's `notifications.events` turns it off. Nothing here blocks or raises into
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from engine_alpha.config.models import NOTIFY_EVENTS, NotificationSettings, Noti
 from engine_alpha.core.units import DAY_MS
 from engine_alpha.ledger.metrics import TradeStats
 from engine_alpha.notify import messages
+from engine_alpha.notify.apprise_process import AppriseProcess
 from engine_alpha.notify.daily import DailyTally, lines_since
 from engine_alpha.notify.delivery import Delivery, DeliveryCounts
 from engine_alpha.notify.gate_watch import GateView, gate_changes, view_of
@@ -49,14 +51,15 @@ class Notifier:
     def committed(self, lines: Sequence[Mapping[str, Any]], reached_ms: int | None) -> int:
         """A journal commit: a message per closed position, a summary per UTC day passed;
         returns how many days closed."""
+        offer = self.delivery.offer_made
         if self.settings.wants("position_closed"):
             for line in lines:
                 if line["action"] == "close":
-                    self.delivery.offer(messages.position_closed(line))
+                    offer("position_closed", partial(messages.position_closed, line))
         days = self.tally.advance(lines, reached_ms)
         if self.settings.wants("daily_summary"):
             for day_ms, rows in days:
-                self.delivery.offer(messages.daily_summary(day_ms, rows))
+                offer("daily_summary", partial(messages.daily_summary, day_ms, rows))
         return len(days)
 
     def rollout(self, state: RolloutState) -> None:
@@ -91,11 +94,17 @@ class Notifier:
 
 
 def delivery_for(
-    config: ChloeConfig, config_dir: Path, log: Any, environ: Mapping[str, str] | None = None
+    config: ChloeConfig,
+    config_dir: Path,
+    log: Any,
+    environ: Mapping[str, str] | None = None,
+    *,
+    apprise: AppriseProcess | None = None,
 ) -> Delivery | None:
     """This run's delivery (not started), or None when no URLs are given or every event is
-    off. Raises ConfigError for a bad secrets source (named, never quoted): called before the
-    daemon touches its reports."""
+    off. Raises ConfigError for a bad secrets source or a URL apprise cannot use (named, never
+    quoted): called before the daemon touches its reports. `apprise`: a process already
+    started for it."""
     settings = config.paper.notifications
     targets, origin = load_targets(config_dir, environ)
     if not targets or not any(settings.wants(e) for e in NOTIFY_EVENTS):
@@ -108,6 +117,7 @@ def delivery_for(
         retries=settings.retries,
         min_interval_s=settings.min_interval_s,
         log=log,
+        apprise=apprise,
     )
 
 

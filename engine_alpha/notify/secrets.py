@@ -17,7 +17,7 @@ from pathlib import Path
 from engine_alpha.config.config_loader import ConfigError, load_json
 from engine_alpha.core.atomic_files import private_file_problem
 
-__all__ = ["NOTIFY_FILE", "URLS_ENV", "NotifyTarget", "load_targets", "scheme_of"]
+__all__ = ["NOTIFY_FILE", "URLS_ENV", "NotifyTarget", "load_targets", "scheme_of", "source_given"]
 
 URLS_ENV = "CHLOE_NOTIFY_URLS"
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"  # systemd's LoadCredential= (docs/operations.md)
@@ -78,6 +78,21 @@ def _from_file(path: Path) -> list[NotifyTarget]:
     return _targets([u.strip() for u in urls], str(path))
 
 
+def _file_path(config_dir: Path, env: Mapping[str, str]) -> Path:
+    """The secrets file to read: systemd's credential when it exists, else the config dir's."""
+    credentials = env.get(CREDENTIALS_ENV)
+    if credentials and (Path(credentials) / NOTIFY_FILE).exists():
+        return Path(credentials) / NOTIFY_FILE
+    return config_dir / NOTIFY_FILE
+
+
+def source_given(config_dir: Path, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the operator gave URLs at all (the variable set, or a secrets file there),
+    without reading them: a cheap look before anything is started for them."""
+    env = os.environ if environ is None else environ
+    return bool(env.get(URLS_ENV, "").strip()) or os.path.lexists(_file_path(config_dir, env))
+
+
 def load_targets(
     config_dir: Path, environ: Mapping[str, str] | None = None
 ) -> tuple[list[NotifyTarget], str]:
@@ -89,9 +104,5 @@ def load_targets(
     raw = env.get(URLS_ENV, "").strip()
     if raw:
         return _targets([u for u in _SPLIT.split(raw) if u], URLS_ENV), URLS_ENV
-    credentials = env.get(CREDENTIALS_ENV)
-    if credentials and (Path(credentials) / NOTIFY_FILE).exists():
-        path = Path(credentials) / NOTIFY_FILE
-    else:
-        path = config_dir / NOTIFY_FILE
+    path = _file_path(config_dir, env)
     return _from_file(path), str(path)

@@ -38,3 +38,13 @@ def test_all_sent_is_exit_0_and_no_urls_is_exit_2(config_dir: Path) -> None:
     assert (done.returncode, done.stdout.strip()) == (0, "json#1: sent")
     done = _notify_test(config_dir, "")
     assert done.returncode == 2 and "no notification URLs" in done.stderr
+
+
+def test_a_url_apprise_cannot_use_is_exit_2_and_named_not_quoted(config_dir: Path) -> None:
+    with Receiver() as good:
+        done = _notify_test(config_dir, f"{good.url} nosuch://{TOKEN}")
+    assert done.returncode == 2, done.stderr
+    said = [line for line in done.stdout.splitlines() if not line.startswith("{")]
+    assert said == ["json#1: sent", "nosuch#2: NOT an apprise URL this installation can use"]
+    assert len(good.messages) == 1
+    assert TOKEN not in done.stdout + done.stderr

@@ -287,6 +287,25 @@ def test_the_environment_variable_carries_the_urls_and_a_readable_file_is_refuse
     _no_secret(result)
 
 
+def test_a_url_apprise_cannot_use_is_an_error_told_to_the_other_targets_not_a_stop(
+    config_dir: Path, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = _reference(config_dir, tmp_path)
+    _notify(config_dir, receiver.url)
+    monkeypatch.setenv("CHLOE_NOTIFY_URLS", f"{receiver.url} nosuch://{TOKEN}")
+    result = _run(config_dir, tmp_path / "run", SAMPLE_DATA)
+    assert result.returncode == 0, result.stderr
+    _same_records(plain, result)  # trading went on exactly as without notifications
+    (error,) = [e for e in result.log_events() if e["event"] == "notify_target_unusable"]
+    assert (error["level"], error["target"]) == ("error", "nosuch#2")
+    (told,) = _titled(receiver, "Chloe error: notify_target_unusable")
+    assert "target: nosuch#2" in told["message"]
+    assert _titled(receiver, "Chloe started") and _titled(receiver, "Chloe stopped")
+    counts = _closed_counts(result)
+    assert counts["dropped"] == counts["sent"] > 0  # each message: sent to one, dropped for one
+    _no_secret(result)
+
+
 def test_a_live_feed_going_degraded_and_recovering_is_told(
     config_dir: Path, edit_config: EditConfig, receiver: Receiver, tmp_path: Path
 ) -> None:

@@ -143,3 +143,34 @@ def test_at_stop_only_the_newest_messages_go_out_at_once_and_the_backlog_is_coun
 )
 def test_timeouts_are_added_unless_the_url_sets_them(url: str, want: str) -> None:
     assert _with_timeouts(url, 2.0) == want
+
+
+def test_a_url_apprise_cannot_use_is_named_once_and_the_other_targets_go_on() -> None:
+    log = Log()
+    with Receiver() as receiver:
+        targets = [
+            NotifyTarget(receiver.url, "json#1"),
+            NotifyTarget(f"nosuch://{TOKEN}", "nosuch#2"),
+        ]
+        delivery = Delivery(
+            targets,
+            origin="CHLOE_NOTIFY_URLS",
+            queue_size=10,
+            timeout_s=2.0,
+            retries=2,
+            min_interval_s=0.0,
+            log=log,
+        )
+        delivery.start()  # the daemon does not wait for apprise to check the URLs
+        for i in range(3):
+            delivery.offer(_message(i))
+        counts = delivery.close(flush_s=30)
+    assert [m["title"] for m in receiver.messages] == ["title 0", "title 1", "title 2"]
+    assert (counts.sent, counts.dropped) == (3, 3)  # the unusable target's three, not retried
+    assert delivery.unusable == ["nosuch#2"]
+    errors = [(event, kw) for level, event, kw in log.lines if level == "error"]
+    assert [(e, kw["target"], kw["origin"]) for e, kw in errors] == [
+        ("notify_target_unusable", "nosuch#2", "CHLOE_NOTIFY_URLS")
+    ]
+    assert not [e for _, e, _ in log.lines if e == "notification_failed"]
+    assert TOKEN not in repr(log.lines)

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine_alpha.config.config_loader import ConfigError
-from engine_alpha.notify.delivery import Delivery
-from engine_alpha.notify.secrets import NOTIFY_FILE, URLS_ENV, load_targets
+from engine_alpha.notify.secrets import NOTIFY_FILE, URLS_ENV, load_targets, source_given
 from tests.notify_receiver import TOKEN
 
 URL = f"tgram://{TOKEN}/12345"
@@ -91,17 +90,28 @@ def test_a_directory_in_place_of_the_file_is_refused(tmp_path: Path) -> None:
         load_targets(tmp_path, {})
 
 
-def test_a_url_apprise_cannot_use_is_refused_by_its_name_only(tmp_path: Path) -> None:
-    targets, origin = load_targets(tmp_path, {URLS_ENV: f"json://127.0.0.1/a nosuch://{TOKEN}"})
-    with pytest.raises(ConfigError) as caught:
-        Delivery(
-            targets,
-            origin=origin,
-            queue_size=1,
-            timeout_s=1,
-            retries=0,
-            min_interval_s=0,
-            log=None,
-        )
-    assert "nosuch#2" in str(caught.value) and URLS_ENV in str(caught.value)
-    assert TOKEN not in str(caught.value)
+@pytest.mark.parametrize(
+    ("env_urls", "file_at", "given"),
+    [
+        ("", None, False),
+        ("   ", None, False),
+        ("json://h/p", None, True),
+        ("", "config", True),
+        ("", "credentials", True),
+        ("", "dangling link", True),  # given, so the start refuses it by name
+    ],
+)
+def test_a_source_is_seen_without_reading_it(
+    tmp_path: Path, env_urls: str, file_at: str | None, given: bool
+) -> None:
+    config_dir, credentials = tmp_path / "config", tmp_path / "credentials"
+    config_dir.mkdir()
+    credentials.mkdir()
+    if file_at == "config":
+        (config_dir / NOTIFY_FILE).write_text("not even JSON")
+    elif file_at == "credentials":
+        (credentials / NOTIFY_FILE).write_text("{}")
+    elif file_at == "dangling link":
+        (config_dir / NOTIFY_FILE).symlink_to(tmp_path / "gone.json")
+    env = {URLS_ENV: env_urls, "CREDENTIALS_DIRECTORY": str(credentials)}
+    assert source_given(config_dir, env) is given
