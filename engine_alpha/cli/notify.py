@@ -1,7 +1,8 @@
 """`chloe notify test`: send one message to every configured apprise target and say, per
 target, whether it arrived: the operator's check of a new Telegram (or other) setup before a
 restart. Exit 0 when every target took it, 1 when one did not, 2 when the URLs (one apprise
-cannot use among them) or the config cannot be used. Targets are named by scheme and place (`tgram#1`), never by URL."""
+cannot use among them) or the config cannot be used. Targets are named by scheme and place
+(`tgram#1`), never by URL."""
 
 from __future__ import annotations
 

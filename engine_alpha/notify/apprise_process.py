@@ -58,9 +58,12 @@ class AppriseProcess:
         self._spawn()
 
     def _spawn(self) -> None:
+        from engine_alpha.notify.secrets import URLS_ENV
+
         self._end()
         self._proc = subprocess.Popen(
             [sys.executable, "-m", __name__],
+            env={k: v for k, v in os.environ.items() if k != URLS_ENV},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -27,6 +27,8 @@ from engine_alpha.notify.secrets import NotifyTarget
 
 __all__ = ["Delivery", "DeliveryCounts"]
 
+_END = object()
+"""Put after the last message at stop: the sender thread ends on it."""
 STOP_KEEP = 5
 """Queued messages still sent at stop: the newest ones."""
 LOAD_TIMEOUT_S = 120.0
@@ -84,7 +86,11 @@ class Delivery:
         self._targets = [_Target(t.name, i) for i, t in enumerate(targets)]
         # apprise bounds each connect and read by `timeout_s`; a plugin may make a few requests.
         self._reply_timeout_s = 4 * timeout_s + 5.0
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        # Unbounded underneath: offer_made enforces `queue_size`, so close() can always add
+        # the end marker that stops the sender the moment the queue is drained.
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._size = queue_size
+        self._offer_lock = threading.Lock()  # the daemon's thread and a gate reading's offer
         self._retries = retries
         self._min_interval_s = min_interval_s
         self._log = log
@@ -98,7 +104,6 @@ class Delivery:
         self._remaining = 0  # targets the message in hand has still to go to
         self._paced = True  # False while stopping: what is left goes out at once
         self._hurry = threading.Event()  # set at stop: cuts a pacing or retry wait short
-        self._draining = threading.Event()  # set at stop: the sender ends on an empty queue
 
     @property
     def counts(self) -> DeliveryCounts:
@@ -124,13 +129,10 @@ class Delivery:
     def offer_made(self, event: str, make: Callable[[], Message]) -> bool:
         """Queue `make()` without waiting; when the queue is full the drop is counted and logged
         and nothing is made (a replay that floods the queue formats no message it drops)."""
-        if not self._queue.full():
-            try:
-                self._queue.put_nowait(make())
+        with self._offer_lock:
+            if self._queue.qsize() < self._size:
+                self._queue.put(make())
                 return True
-            except queue.Full:  # another thread (a gate reading) took the last place
-                pass
-        with self._lock:  # a gate reading's thread offers too
             self._full += len(self._targets)
         drops = self._full // max(1, len(self._targets))
         if drops & (drops - 1) == 0:  # the 1st, 2nd, 4th, 8th... drop: logged, not flooded
@@ -138,7 +140,7 @@ class Delivery:
                 "notification_dropped",
                 notify_event=event,
                 reason="queue_full",
-                queue_size=self._queue.maxsize,
+                queue_size=self._size,
                 dropped_so_far=self.counts.dropped,
             )
         return False
@@ -172,8 +174,8 @@ class Delivery:
         self._paced = False
         self._hurry.set()
         for item in backlog[cut:]:
-            self._queue.put_nowait(item)
-        self._draining.set()  # the sender ends once the queue is empty
+            self._queue.put(item)
+        self._queue.put(_END)  # the sender ends there
         if self._thread.is_alive():
             self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._apprise.close()  # wakes a send still waiting, which then fails
@@ -185,7 +187,7 @@ class Delivery:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                left += 1
+                left += item is not _END
             self._left += left * len(self._targets) + self._remaining
             self._remaining = 0
             counts = self.counts
@@ -222,12 +224,9 @@ class Delivery:
     def _work(self) -> None:
         self._load()
         while not self._closing.is_set():
-            try:
-                item = self._queue.get(timeout=0.05 if self._draining.is_set() else 0.25)
-            except queue.Empty:
-                if self._draining.is_set():
-                    return
-                continue
+            item = self._queue.get()
+            if item is _END:
+                return
             with self._lock:
                 if self._closing.is_set():
                     return

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine_alpha.notify.apprise_process import AppriseProcess, SenderGoneError
+from engine_alpha.notify.secrets import URLS_ENV
 from tests.notify_receiver import TOKEN, Receiver
 
 
@@ -19,7 +20,10 @@ def _send(process: AppriseProcess, text: str, timeout_s: float = 20.0) -> bool:
     return process.send(0, title=text, body=f"body {text}", level="info", timeout_s=timeout_s)
 
 
-def test_urls_are_checked_and_sent_to_and_never_on_the_command_line_or_environment() -> None:
+def test_urls_are_checked_and_sent_to_and_never_on_the_command_line_or_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(URLS_ENV, f"json://127.0.0.1:9/{TOKEN}")  # the daemon's, not the child's
     with Receiver() as receiver:
         process = AppriseProcess()
         try:
