@@ -21,7 +21,8 @@ from typing import Any
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
-from engine_alpha.notify.apprise_process import AppriseProcess, SenderGoneError
+from engine_alpha.core.child_process import ChildGoneError
+from engine_alpha.notify.apprise_process import AppriseProcess
 from engine_alpha.notify.messages import Message
 from engine_alpha.notify.secrets import NotifyTarget
 
@@ -206,7 +207,7 @@ class Delivery:
         are dropped (counted) while the other targets go on."""
         try:
             usable = self._apprise.load(self._urls, LOAD_TIMEOUT_S)
-        except SenderGoneError as exc:
+        except ChildGoneError as exc:
             usable = [False] * len(self._targets)
             self._log.error("notifications_unavailable", problem=str(exc), origin=self._origin)
         for target, ok in zip(self._targets, usable, strict=True):
@@ -263,7 +264,7 @@ class Delivery:
                     level=message.level,
                     timeout_s=self._reply_timeout_s,
                 )
-            except SenderGoneError:
+            except ChildGoneError:
                 return False
 
         retrying = Retrying(

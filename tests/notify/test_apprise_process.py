@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine_alpha.notify.apprise_process import AppriseProcess, SenderGoneError
+from engine_alpha.core.child_process import ChildGoneError
+from engine_alpha.notify.apprise_process import AppriseProcess
 from engine_alpha.notify.secrets import URLS_ENV
 from tests.notify_receiver import TOKEN, Receiver
 
@@ -79,7 +80,7 @@ def test_a_child_that_does_not_answer_in_time_is_killed_and_the_next_send_works(
         try:
             process.load([stalled.url + "?cto=30&rto=30", good.url], 60)
             started = time.monotonic()
-            with pytest.raises(SenderGoneError, match="no answer in time"):
+            with pytest.raises(ChildGoneError, match="no answer in time"):
                 _send(process, "stuck", timeout_s=1.0)
             assert time.monotonic() - started < 5
             sent = process.send(1, title="next", body="b", level="info", timeout_s=20)
@@ -93,6 +94,6 @@ def test_a_send_after_close_fails_without_starting_a_child() -> None:
     process = AppriseProcess()
     process.load(["json://127.0.0.1:9/x"], 60)
     process.close()
-    with pytest.raises(SenderGoneError):
+    with pytest.raises(ChildGoneError):
         _send(process, "late")
     assert process.spawned == 1
