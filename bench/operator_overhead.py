@@ -101,6 +101,12 @@ def _web(config: Path, reports: Path, data: Path) -> Iterator[dict[str, int]]:
         proc.stdout.close()
 
 
+def _paired(values: list[float], off: list[float]) -> float:
+    """The median over rounds of a variant's run against the same round's plain run: slow
+    swings in the machine's load (this VM's cores are shared) cancel within a round."""
+    return statistics.median(v / o for v, o in zip(values, off, strict=True)) - 1
+
+
 def _report(
     args: argparse.Namespace,
     walls: dict[str, list[float]],
@@ -108,32 +114,36 @@ def _report(
     web_counts: list[dict[str, int]],
     same: bool,
 ) -> str:
-    off, off_cpu = statistics.median(walls["off"]), statistics.median(cpus["off"])
     m = machine()
     rows = []
     for v in VARIANTS:
-        wall, cpu = statistics.median(walls[v]), statistics.median(cpus[v])
         rows.append(
-            f"| {v} | {', '.join(f'{w:.2f}' for w in walls[v])} | {wall:.2f} | "
-            f"{(wall / off - 1) * 100:+.1f}% | {cpu:.2f} | {(cpu / off_cpu - 1) * 100:+.1f}% |"
+            f"| {v} | {', '.join(f'{w:.2f}' for w in walls[v])} | "
+            f"{statistics.median(walls[v]):.2f} | {_paired(walls[v], walls['off']) * 100:+.1f}% | "
+            f"{statistics.median(cpus[v]):.2f} | {_paired(cpus[v], cpus['off']) * 100:+.1f}% |"
         )
+    polls = [c["polls"] for c in web_counts]
+    pages = [c["pages"] for c in web_counts]
     return "\n".join(
         [
             f"`python bench/operator_overhead.py --data {args.data} --rounds {args.rounds}` "
             f"({m['date']}, {m['nproc']} cores, {m['cpu']}, Python {m['python']}, load "
             f"{m['load']} at the end): the full-data replay (every tradeable asset enabled), "
-            "interleaved. notify: apprise to a loopback json:// receiver, default delivery "
-            "settings; web: `chloe web` on the same reports with a client polling every 2 s "
-            "and fetching the page on change; all: both and the metrics endpoint. CPU is the "
-            "daemon's (the web view is another process).",
+            "interleaved, the order reversed every other round. notify: apprise to a loopback "
+            "json:// receiver, default delivery settings; web: `chloe web` on the same reports "
+            "with a client polling every 2 s and fetching the page on change; all: both and "
+            "the metrics endpoint. vs off: the median over rounds of the run against the same "
+            "round's plain run. CPU: the daemon's and its children's (apprise's, the gate "
+            "reader's; not the web view's, another process).",
             "",
             "| variant | runs, wall s | median wall s | vs off | median CPU s | vs off |",
             "|---|---|---|---|---|---|",
             *rows,
             "",
-            f"Messages the receiver got: {_Receiver.count}; web client polls and page fetches "
-            f"per web run: {web_counts}. Journals of every run identical apart from "
-            f"`wall_ts`: {'yes' if same else 'NO'}.",
+            f"Messages the receiver got: {_Receiver.count}; the web client polled "
+            f"{min(polls, default=0)}-{max(polls, default=0)} times a run and fetched the page "
+            f"{min(pages, default=0)}-{max(pages, default=0)} times. Journals of every run "
+            f"identical apart from `wall_ts`: {'yes' if same else 'NO'}.",
         ]
     )
 

@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from engine_alpha.ledger.reports_dir import SIGNALS_FILE, TRADES_FILE
-from engine_alpha.ops.events import EVENTS_FILE
 from tests.daemon_runs import REPO, RunResult, child_env, chloe_command
 from tests.plugin_packages import install_all
 
@@ -88,44 +86,3 @@ def run_chloe() -> Callable[..., RunResult]:
         return RunResult(proc.returncode, proc.stdout, proc.stderr, reports)
 
     return run
-
-
-FILES = (TRADES_FILE, SIGNALS_FILE, EVENTS_FILE)
-"""The files a gate reading reads."""
-
-
-class Files(dict[str, bytes]):
-    """The files' bytes by name, shown by their sizes (hypothesis prints its arguments)."""
-
-    def __repr__(self) -> str:
-        return f"Files({ {name: len(data) for name, data in self.items()} })"
-
-
-@pytest.fixture(scope="session")
-def replayed_reports(tmp_path_factory: pytest.TempPathFactory) -> Files:
-    """The three files of a real replay of the bundled sample (every tradeable asset on)."""
-    tmp = tmp_path_factory.mktemp("replayed")
-    config = tmp / "config"
-    shutil.copytree(SHIPPED_CONFIG, config)
-    paper = config / "multi_asset_paper_config.json"
-    data = json.loads(paper.read_text())
-    data["feed"].update(data_dir=str(SAMPLE_DATA), markets_file=str(MARKETS_FILE))
-    for asset in data["enabled_assets"].values():
-        asset["enabled"] = True
-    paper.write_text(json.dumps(data))
-    reports = tmp / "reports"
-    done = subprocess.run(
-        chloe_command(config, reports), capture_output=True, env=child_env(), cwd=REPO, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    files = Files({name: (reports / name).read_bytes() for name in FILES})
-    # A clean replay logs no warning to events.jsonl: some of the lines a feed problem writes.
-    files[EVENTS_FILE] += b"".join(
-        json.dumps(
-            {"event": "feed_degraded", "level": "warning", "symbol": "ETHUSDT", "n": i}
-        ).encode()
-        + b"\n"
-        for i in range(40)
-    )
-    assert all(files.values()) and files[TRADES_FILE].count(b"\n") > 50
-    return files

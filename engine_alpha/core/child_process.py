@@ -1,12 +1,12 @@
 """A Python module run as a child process of the daemon, spoken to in JSON lines over a pipe.
 
-The daemon hands slow or foreign work (apprise's plugins, reading its own reports) to such a
-child so that it runs on another core, outside the daemon's interpreter lock. The parent writes
-one JSON object per line on the child's stdin; `ask` waits (bounded) for one line back, `tell`
-does not. The child's stderr is discarded (a traceback may quote what it was given). `serve`
-is the child's side: it ignores SIGINT and SIGTERM (a Ctrl-C or a unit stop reaches the whole
-group, and the parent decides when its child is done), lowers its own CPU priority so the
-daemon wins a busy machine, and ends at once when the parent closes its stdin.
+The daemon hands slow or foreign work (apprise's plugins) to such a child so that it runs on
+another core, outside the daemon's interpreter lock. The parent writes one JSON object per line
+on the child's stdin and waits (bounded) for one line back. The child's stderr is discarded (a
+traceback may quote what it was given). `serve` is the child's side: it ignores SIGINT and
+SIGTERM (a Ctrl-C or a unit stop reaches the whole group, and the parent decides when its child
+is done), lowers its own CPU priority so the daemon wins a busy machine, and ends at once when
+the parent closes its stdin.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ class ChildGoneError(Exception):
 
 
 class ChildProcess:
-    """One child running `python -m <module>`; one request at a time (a lock). `close` from
-    another thread kills a child a request still waits for, which wakes it with
+    """One child running `python -m <module>`; one question at a time (a lock). `close` from
+    another thread kills a child a question still waits for, which wakes it with
     ChildGoneError."""
 
     def __init__(self, module: str, *, env_drop: Iterable[str] = ()) -> None:
@@ -60,11 +60,6 @@ class ChildProcess:
     @property
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
-
-    def tell(self, request: dict[str, Any]) -> None:
-        """Send `request`, which has no answer."""
-        with self._lock:
-            self._write(request)
 
     def ask(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         """Send `request` and return the child's answer (an object); an answer with an `error`

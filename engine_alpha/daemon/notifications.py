@@ -1,35 +1,26 @@
 """The daemon's notifications: built at start, told of each commit, closed after the last log.
 
-The gates are read after a UTC day ends and at most every `gate_check_interval_s`, and once
-more at stop; a reading compared with the one before gives gate met / gate lost. The first
-reading (at start, shared with the start-up warnings) is the daemon's own; the later ones come
-from a child process that follows the reports as they grow (daemon/gate_reader.py), asked from a
-thread. Should that child fail, the reading is made here as at start. Reports too large to read
-at start are not read here either.
+The gates are read from the reports off the event loop (a thread), after a UTC day ends and at
+most every `gate_check_interval_s`, and once more at stop; a reading compared with the one
+before gives gate met / gate lost. Reports too large to read at start are not read here either.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from engine_alpha.config.config_loader import ChloeConfig
-from engine_alpha.core.child_process import ChildGoneError
-from engine_alpha.daemon.gate_reader import GateReader
 from engine_alpha.daemon.startup_gates import reports_too_large, rollout_now
 from engine_alpha.notify.delivery import DeliveryCounts
 from engine_alpha.notify.notifier import Notifier
 from engine_alpha.ops.events import EventFileSink
 from engine_alpha.ops.gates import RolloutState
 
-__all__ = ["READ_TIMEOUT_S", "DaemonNotifications"]
-
-READ_TIMEOUT_S = 60.0
-"""How long a reading from the gate reader may take (its start-up imports included)."""
+__all__ = ["DaemonNotifications"]
 
 
 class DaemonNotifications:
@@ -46,7 +37,6 @@ class DaemonNotifications:
         self._reading: asyncio.Task[RolloutState | None] | None = None
         self._last_reading = -math.inf
         self._events: EventFileSink | None = None
-        self._reader: GateReader | None = None
         self.first_reading: RolloutState | None = None
         """The gates as read at start (the start-up warnings use it too)."""
 
@@ -60,8 +50,6 @@ class DaemonNotifications:
             self._events = events
         if self._gates_on:
             self.first_reading = await asyncio.to_thread(self._read_gates)
-        if self._gates_on:
-            self._reader = GateReader(self.config, self.reports_dir)
         self.notifier.started(feed=feed, trading=trading, journal_lines=lines)
         self._log.info("notifications_on", targets=self.notifier.delivery.target_names)
 
@@ -73,27 +61,12 @@ class DaemonNotifications:
             self._gates_on = False
             return None
         try:
-            state = self._from_reader()
-            if state is None:
-                state = rollout_now(self.config, self.reports_dir)
+            state = rollout_now(self.config, self.reports_dir)
         except Exception as exc:  # noqa: BLE001 - a reading that fails costs a reading, no more
             self._log.warning("gate_reading_failed", problem=repr(exc))
             return None
         self.notifier.rollout(state)
         return state
-
-    def _from_reader(self) -> RolloutState | None:
-        """The gate reader's reading; None (and the reader dropped) when it cannot give one."""
-        reader = self._reader
-        if reader is None:
-            return None
-        try:
-            return reader.read(READ_TIMEOUT_S)
-        except (ChildGoneError, TypeError) as exc:
-            self._log.warning("gate_reader_failed", problem=str(exc), fallback="in the daemon")
-            self._reader = None
-            reader.close()
-            return None
 
     def committed(
         self,
@@ -130,9 +103,6 @@ class DaemonNotifications:
         """A reload: new per-event choices and gates; the URLs stay those read at start."""
         self.config = config
         self.notifier.settings = config.paper.notifications
-        if self._reader is not None:
-            with contextlib.suppress(ChildGoneError):  # the next reading notices, reads here
-                self._reader.reconfigure(config)
 
     def finish(self, *, stopped: dict[str, Any] | None) -> DeliveryCounts:
         """After the daemon's last log line: a last gate reading, the stop message (a clean
@@ -141,9 +111,6 @@ class DaemonNotifications:
             if self._gates_on:
                 self._read_gates()
             self.notifier.stopped(**stopped)
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
         if self._events is not None:
             self._events.tap = None
         return self.notifier.close()

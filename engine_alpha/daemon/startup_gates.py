@@ -13,20 +13,10 @@ from engine_alpha.ledger.reports_dir import SIGNALS_FILE, TRADES_FILE
 from engine_alpha.ops.blockers import Blocker
 from engine_alpha.ops.gates import RolloutState, evaluate_rollout
 from engine_alpha.ops.history import fold_history
-from engine_alpha.ops.reports_reader import (
-    ReportsSnapshot,
-    load_reports,
-    load_research_distributions,
-)
+from engine_alpha.ops.reports_reader import load_reports, load_research_distributions
 from engine_alpha.risk.multi_asset_risk_engine import assess_risk
 
-__all__ = [
-    "GATE_CHECK_MAX_BYTES",
-    "reports_too_large",
-    "rollout_now",
-    "rollout_of",
-    "unmet_gates",
-]
+__all__ = ["GATE_CHECK_MAX_BYTES", "reports_too_large", "rollout_now", "unmet_gates"]
 
 GATE_CHECK_MAX_BYTES = 64 * 1024 * 1024
 
@@ -49,11 +39,7 @@ def rollout_now(config: ChloeConfig, reports_dir: Path) -> RolloutState:
 
     Volatility is left unknown (no bar files are read), so this stays cheap.
     """
-    return rollout_of(config, load_reports(reports_dir))
-
-
-def rollout_of(config: ChloeConfig, snapshot: ReportsSnapshot) -> RolloutState:
-    """The rollout gates of what `snapshot` holds (a full read, or a ReportsTail's)."""
+    snapshot = load_reports(reports_dir)
     history = fold_history(snapshot.lines)
     risk = assess_risk(
         config,
@@ -63,8 +49,8 @@ def rollout_of(config: ChloeConfig, snapshot: ReportsSnapshot) -> RolloutState:
         bars={},
         as_of_bar_ts=history.last_bar_ts,
     )
-    research = load_research_distributions(snapshot.reports_dir, config.paper.activation_order)
-    return evaluate_rollout(
+    research = load_research_distributions(reports_dir, config.paper.activation_order)
+    state = evaluate_rollout(
         config,
         history,
         snapshot.signals,
@@ -72,3 +58,4 @@ def rollout_of(config: ChloeConfig, snapshot: ReportsSnapshot) -> RolloutState:
         risk.portfolio.blockers,
         research=research,
     )
+    return state

@@ -596,31 +596,6 @@ def read_journal(path: Path, on_line: OnLine) -> int:
     return _scan(path, on_line, collect=False).fills
 
 
-class JournalFollower:
-    """Reads a journal as it grows: each call hands out only the commit groups appended since
-    the last one, checked exactly as `read_journal` checks them (a group still being written
-    waits for the next call; damage raises JournalError). For a reader beside the writer."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._start = _Start(0, 0, _Sequence())
-
-    @property
-    def offset(self) -> int:
-        """The end of the complete commit groups read so far."""
-        return self._start.offset
-
-    def read_new(self, on_line: OnLine) -> int:
-        """Hand each new line to `on_line` (none when the new part is damaged); returns how
-        many."""
-        new: list[FillDict] = []
-        scan = _scan(self.path, new.append, collect=False, start=self._start)
-        self._start = _Start(scan.end, scan.lines, scan.state)
-        for line in new:
-            on_line(line)
-        return len(new)
-
-
 @dataclass(slots=True)
 class JournalReport:
     """What `chloe journal verify` shows: counts, open trades by symbol and every problem found."""

@@ -46,7 +46,6 @@ __all__ = [
     "load_research_counts",
     "load_research_distributions",
     "read_jsonl",
-    "read_jsonl_from",
     "report_mtimes",
     "research_model",
 ]
@@ -70,59 +69,28 @@ class ReportsSnapshot:
 
 def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
     """Objects of a JSON-lines file and how many lines were skipped (not a JSON object)."""
-    try:
-        f = path.open("rb")
-    except FileNotFoundError:
-        return [], 0
-    with f:
-        return _records(bounded_lines(f, MAX_LOG_LINE_BYTES))
-
-
-def read_jsonl_from(path: Path, offset: int) -> tuple[list[dict[str, Any]], int, int]:
-    """The objects of the complete lines after byte `offset`, the lines skipped, and the
-    offset after the last complete line: a file being appended to, read a piece at a time (a
-    line still without its newline waits for the next read)."""
-    try:
-        f = path.open("rb")
-    except FileNotFoundError:
-        return [], 0, offset
-    end = offset
-
-    def complete() -> Iterable[bytes | LongLine]:
-        nonlocal end
-        for raw in bounded_lines(f, MAX_LOG_LINE_BYTES):
-            if isinstance(raw, LongLine):
-                end += raw.length
-            elif raw.endswith(b"\n"):
-                end += len(raw)
-            else:
-                return
-            yield raw
-
-    with f:
-        f.seek(offset)
-        records, skipped = _records(complete())
-    return records, skipped, end
-
-
-def _records(lines: Iterable[bytes | LongLine]) -> tuple[list[dict[str, Any]], int]:
     records: list[dict[str, Any]] = []
     skipped = 0
-    for raw in lines:
-        if isinstance(raw, LongLine):  # measured, never held: not a record
-            skipped += 1
-            continue
-        if not raw.strip():
-            continue
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            skipped += 1
-            continue
-        if isinstance(parsed, dict):
-            records.append(parsed)
-        else:
-            skipped += 1
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        return records, 0
+    with f:
+        for raw in bounded_lines(f, MAX_LOG_LINE_BYTES):
+            if isinstance(raw, LongLine):  # measured, never held: not a record
+                skipped += 1
+                continue
+            if not raw.strip():
+                continue
+            try:
+                parsed = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                skipped += 1
+                continue
+            if isinstance(parsed, dict):
+                records.append(parsed)
+            else:
+                skipped += 1
     return records, skipped
 
 
