@@ -133,8 +133,8 @@ def _report(
             "json:// receiver, default delivery settings; web: `chloe web` on the same reports "
             "with a client polling every 2 s and fetching the page on change; all: both and "
             "the metrics endpoint. vs off: the median over rounds of the run against the same "
-            "round's plain run. CPU: the daemon's and its children's (apprise's, the gate "
-            "reader's; not the web view's, another process).",
+            "round's plain run. CPU: the daemon's and its apprise child's (not the web "
+            "view's, another process).",
             "",
             "| variant | runs, wall s | median wall s | vs off | median CPU s | vs off |",
             "|---|---|---|---|---|---|",
