@@ -105,6 +105,7 @@ class Delivery:
         self._remaining = 0  # targets the message in hand has still to go to
         self._paced = True  # False while stopping: what is left goes out at once
         self._hurry = threading.Event()  # set at stop: cuts a pacing or retry wait short
+        self._loaded = threading.Event()  # apprise has checked the URLs (and said so)
 
     @property
     def counts(self) -> DeliveryCounts:
@@ -155,6 +156,8 @@ class Delivery:
         service would serve the operator.
         """
         deadline = time.monotonic() + flush_s
+        if self._thread.is_alive():  # what the URLs' check logs (an unusable one) goes too
+            self._loaded.wait(max(0.0, deadline - time.monotonic()))
         backlog = []
         while True:
             try:
@@ -210,6 +213,12 @@ class Delivery:
         except ChildGoneError as exc:
             usable = [False] * len(self._targets)
             self._log.error("notifications_unavailable", problem=str(exc), origin=self._origin)
+        try:
+            self._name_unusable(usable)
+        finally:
+            self._loaded.set()
+
+    def _name_unusable(self, usable: list[bool]) -> None:
         for target, ok in zip(self._targets, usable, strict=True):
             target.usable = ok
             if not ok:

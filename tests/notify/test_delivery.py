@@ -174,3 +174,35 @@ def test_a_url_apprise_cannot_use_is_named_once_and_the_other_targets_go_on() ->
     ]
     assert not [e for _, e, _ in log.lines if e == "notification_failed"]
     assert TOKEN not in repr(log.lines)
+
+
+def test_what_the_url_check_logs_is_still_sent_when_the_stop_comes_first() -> None:
+    class Tap(Log):
+        """As the daemon's log tap: an error line becomes a message on the same delivery."""
+
+        def __getattr__(self, level: str) -> Any:
+            def log(event: str, **kw: Any) -> None:
+                self.lines.append((level, event, kw))
+                if level == "error":
+                    delivery.offer(Message("critical_error", f"error: {event}", kw["target"]))
+
+            return log
+
+    log = Tap()
+    with Receiver() as receiver:
+        targets = [NotifyTarget(receiver.url, "json#1"), NotifyTarget("nosuch://x", "nosuch#2")]
+        delivery = Delivery(
+            targets,
+            origin="test",
+            queue_size=10,
+            timeout_s=2.0,
+            retries=0,
+            min_interval_s=0.0,
+            log=log,
+        )
+        delivery.start()
+        counts = delivery.close(flush_s=60)  # at once: apprise is still importing
+    assert [(m["title"], m["message"]) for m in receiver.messages] == [
+        ("error: notify_target_unusable", "nosuch#2")
+    ]
+    assert (counts.sent, counts.dropped) == (1, 1)
