@@ -43,11 +43,12 @@ class DaemonNotifications:
     async def start(
         self, events: EventFileSink | None, *, feed: str, trading: Sequence[str], lines: int
     ) -> None:
-        """Start delivering, tap the log, take the first gate reading, say the daemon started."""
-        self.notifier.start()
+        """Tap the log, start delivering (the sender's first lines, an unusable URL, reach the
+        tap), take the first gate reading, say the daemon started."""
         if events is not None:
             events.tap = self.notifier.log_event
             self._events = events
+        self.notifier.start()
         if self._gates_on:
             self.first_reading = await asyncio.to_thread(self._read_gates)
         self.notifier.started(feed=feed, trading=trading, journal_lines=lines)
@@ -111,6 +112,7 @@ class DaemonNotifications:
             if self._gates_on:
                 self._read_gates()
             self.notifier.stopped(**stopped)
+        counts = self.notifier.close()  # what closing logs (apprise's URL check) still goes
         if self._events is not None:
             self._events.tap = None
-        return self.notifier.close()
+        return counts
