@@ -5,8 +5,8 @@ another core, outside the daemon's interpreter lock. The parent writes one JSON 
 on the child's stdin and waits (bounded) for one line back. The child's stderr is discarded (a
 traceback may quote what it was given). `serve` is the child's side: it ignores SIGINT and
 SIGTERM (a Ctrl-C or a unit stop reaches the whole group, and the parent decides when its child
-is done), lowers its own CPU priority so the daemon wins a busy machine, and ends at once when
-the parent closes its stdin.
+is done), lowers its own CPU priority where it may (so the daemon wins a busy machine; the
+unit's system-call filter refuses it), and ends at once when the parent closes its stdin.
 """
 
 from __future__ import annotations
@@ -137,7 +137,8 @@ def serve(
     Exits at EOF without the interpreter's teardown (every answer is flushed)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    os.nice(CHILD_NICE)
+    with contextlib.suppress(OSError):  # chloe.service filters setpriority (@resources): EPERM
+        os.nice(CHILD_NICE)
     handle = start()
     out = sys.stdout.buffer
     for raw in sys.stdin.buffer:

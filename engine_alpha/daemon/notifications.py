@@ -107,7 +107,9 @@ class DaemonNotifications:
 
     def finish(self, *, stopped: dict[str, Any] | None) -> DeliveryCounts:
         """After the daemon's last log line: a last gate reading, the stop message (a clean
-        stop), then drain and close (blocks up to `flush_s`)."""
+        stop), then drain and close (blocks up to `flush_s`). What the stop says is sent
+        whatever the queue held (Delivery.stopping)."""
+        self.notifier.delivery.stopping()
         if stopped is not None:
             if self._gates_on:
                 self._read_gates()

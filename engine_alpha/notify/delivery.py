@@ -91,7 +91,9 @@ class Delivery:
         # the end marker that stops the sender the moment the queue is drained.
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._size = queue_size
-        self._offer_lock = threading.Lock()  # the daemon's thread and a gate reading's offer
+        # the daemon's and a gate reading's offers; reentrant: a line close() logs may offer
+        self._offer_lock = threading.RLock()
+        self._final: list[Message] | None = None  # offers kept for the stop (see stopping())
         self._retries = retries
         self._min_interval_s = min_interval_s
         self._log = log
@@ -132,6 +134,9 @@ class Delivery:
         """Queue `make()` without waiting; when the queue is full the drop is counted and logged
         and nothing is made (a replay that floods the queue formats no message it drops)."""
         with self._offer_lock:
+            if self._final is not None:
+                self._final.append(make())
+                return True
             if self._queue.qsize() < self._size:
                 self._queue.put(make())
                 return True
@@ -147,17 +152,34 @@ class Delivery:
             )
         return False
 
+    def stopping(self) -> None:
+        """The daemon is stopping: what is offered from now on (the last gate reading's
+        messages, the stop message, an error the stop logs) is kept for close(), whatever the
+        queue holds, and sent after the backlog it keeps."""
+        with self._offer_lock:
+            if self._final is None:
+                self._final = []
+
     def close(self, flush_s: float) -> DeliveryCounts:
         """Send what is queued for up to `flush_s` seconds, then count the rest as dropped.
 
-        With pacing (`min_interval_s` > 0) only the newest STOP_KEEP queued messages (the stop
-        message among them) go, at once: a backlog at stop means the sends fell behind the
-        service's rate (a flooded replay), and neither waiting it out nor bursting it at the
-        service would serve the operator.
+        With pacing (`min_interval_s` > 0) only the newest STOP_KEEP queued messages go, at
+        once, then every message offered since `stopping()`: a backlog at stop means the sends
+        fell behind the service's rate (a flooded replay), and neither waiting it out nor
+        bursting it at the service would serve the operator.
         """
         deadline = time.monotonic() + flush_s
         if self._thread.is_alive():  # what the URLs' check logs (an unusable one) goes too
             self._loaded.wait(max(0.0, deadline - time.monotonic()))
+        with self._offer_lock:
+            self._close_queue()
+        if self._thread.is_alive():
+            self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        return self._count_left()
+
+    def _close_queue(self) -> None:
+        """Cut the backlog to what goes at stop, then the stop's own messages, then the end."""
+        final, self._final = self._final or [], None
         backlog = []
         while True:
             try:
@@ -177,11 +199,12 @@ class Delivery:
             )
         self._paced = False
         self._hurry.set()
-        for item in backlog[cut:]:
+        for item in [*backlog[cut:], *final]:
             self._queue.put(item)
         self._queue.put(_END)  # the sender ends there
-        if self._thread.is_alive():
-            self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _count_left(self) -> DeliveryCounts:
+        """After the flush: end apprise's child, count what was not sent, log the totals."""
         self._apprise.close()  # wakes a send still waiting, which then fails
         left = 0
         with self._lock:

@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from tests.notify_receiver import Receiver
+
 REPO = Path(__file__).resolve().parents[2]
 SYSTEMD_DIR = REPO / "systemd"
 UNIT = SYSTEMD_DIR / "chloe.service"
@@ -418,15 +420,20 @@ def _installed_layout(root: Path) -> dict[str, str]:
 def test_the_daemon_replays_the_sample_inside_the_units_sandbox(
     tmp_path: Path, sandbox: list[str], service: dict[str, list[str]]
 ) -> None:
-    """`chloe run --replay` from the unit's working directory, as systemd would start it."""
+    """`chloe run --replay` from the unit's working directory, as systemd would start it, with
+    notifications on (apprise's child process runs under the same filter)."""
     dirs = _installed_layout(tmp_path / "root")
     unit_env = dict(item.split("=", 1) for item in service["Environment"])
     notify = tmp_path / "notify"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+    with (
+        socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener,
+        Receiver() as receiver,
+    ):
         listener.bind(str(notify))
         env = {
             **_subprocess_env(), **unit_env, **dirs, "REPORTS": dirs["CHLOE_REPORTS_DIR"],
             "NOTIFY_SOCKET": str(notify), "WATCHDOG_USEC": "30000000",
+            "CHLOE_NOTIFY_URLS": receiver.url,
         }  # fmt: skip
         main = str(REPO / "engine_alpha/__main__.py")
         done = subprocess.run(
@@ -440,6 +447,8 @@ def test_the_daemon_replays_the_sample_inside_the_units_sandbox(
     assert first_notification.startswith("READY=1\nSTATUS=tasks=")
     records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert not [r for r in records if r.get("level") in ("error", "critical")]
+    # with the default settings the sample floods the queue: the stop message still goes
+    assert receiver.by_event("Chloe started") and receiver.by_event("Chloe stopped")
     reports = Path(dirs["CHLOE_REPORTS_DIR"])
     assert (reports / "trades.jsonl").read_text().count("\n") > 0
     for path in reports.iterdir():  # only the owner writes (UMask=0027 or the daemon's own mode)

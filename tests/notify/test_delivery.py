@@ -206,3 +206,18 @@ def test_what_the_url_check_logs_is_still_sent_when_the_stop_comes_first() -> No
         ("error: notify_target_unusable", "nosuch#2")
     ]
     assert (counts.sent, counts.dropped) == (1, 1)
+
+
+def test_what_the_stop_says_is_sent_even_when_the_queue_is_full() -> None:
+    log = Log()
+    with Receiver() as receiver:
+        delivery = _delivery(receiver.url, log, queue_size=3, min_interval_s=30.0)
+        delivery.start()
+        for i in range(20):
+            delivery.offer(_message(i))  # a flooded replay: most are dropped as they come
+        delivery.stopping()
+        assert delivery.offer(Message("daemon_stopped", "Chloe stopped", "the figures"))
+        counts = delivery.close(flush_s=10)
+    titles = [m["title"] for m in receiver.messages]
+    assert titles[-1] == "Chloe stopped"
+    assert counts.sent == len(titles) and counts.sent + counts.dropped == 21
