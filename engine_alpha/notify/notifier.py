@@ -102,8 +102,9 @@ def delivery_for(
     apprise: AppriseProcess | None = None,
 ) -> Delivery | None:
     """This run's delivery (not started), or None when no URLs are given or every event is
-    off. Raises ConfigError for a bad secrets source or a URL apprise cannot use (named, never
-    quoted): called before the daemon touches its reports. `apprise`: a process already
+    off. Raises ConfigError for a bad secrets source (named, never quoted): called before the
+    daemon touches its reports. The URLs themselves are checked by apprise later, in the
+    sender (an unusable one is an error line, not a refused start). `apprise`: a process already
     started for it."""
     settings = config.paper.notifications
     targets, origin = load_targets(config_dir, environ)
