@@ -207,7 +207,10 @@ def figures(trips: Sequence[RoundTrip]) -> TradeFigures:
     if len(days) >= 2:
         mean = left_sum(days) / len(days)
         sd = math.sqrt(left_sum((d - mean) ** 2 for d in days) / (len(days) - 1))
-        sharpe = mean / sd * _ANNUAL if sd > 0.0 else None
+        # Equal days have no spread: the float mean of equal values can miss them by an ulp,
+        # which would make a Sharpe of 1e16 out of rounding.
+        varied = min(days) != max(days)
+        sharpe = mean / sd * _ANNUAL if varied and sd > 0.0 else None
         downside = math.sqrt(left_sum(min(0.0, d) ** 2 for d in days) / len(days))
         sortino = mean / downside * _ANNUAL if downside > 0.0 else None
     maes = [t.mae_bps for t in closed if t.mae_bps is not None]

@@ -44,7 +44,9 @@ _NORMAL = NormalDist()
 def sharpe_ratio(returns: FloatArray) -> float:
     """Mean over standard deviation (ddof=1) of per-period returns; NaN with no spread."""
     x = np.asarray(returns, dtype=np.float64)
-    sd = float(x.std(ddof=1)) if len(x) > 1 else 0.0
+    # Equal returns have no spread, although their float mean can miss them by an ulp.
+    varied = len(x) > 1 and float(x.min()) != float(x.max())
+    sd = float(x.std(ddof=1)) if varied else 0.0
     return float(x.mean()) / sd if sd > 0.0 else math.nan
 
 
