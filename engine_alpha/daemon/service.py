@@ -243,12 +243,15 @@ class Daemon:
     def _notify_delivery(self) -> Delivery | None:
         from engine_alpha.notify.notifier import delivery_for
 
-        return delivery_for(
+        delivery = delivery_for(
             self.config,
             self.options.config_dir,
             structlog.get_logger("chloe.notify"),
             apprise=self._apprise,
         )
+        if delivery is None and self._apprise is not None:
+            self._apprise.close()  # started early for URLs every event turned off: not needed
+        return delivery
 
     def _build_notifications(self, delivery: Delivery | None) -> None:
         """The notifier when the operator gave apprise URLs (docs/operations.md)."""

@@ -24,7 +24,10 @@ class Log:
         return lambda event, **kw: self.lines.append((level, event, kw))
 
 
-def _delivery(url: str, log: Log, **kw: Any) -> Delivery:
+def _delivery(
+    url: str, log: Log, *, unusable: str | None = None, origin: str = "test", **kw: Any
+) -> Delivery:
+    """A delivery to `url` (`json#1`), and to `unusable` (`nosuch#2`) when given."""
     options: dict[str, Any] = {
         "queue_size": 100,
         "timeout_s": 2.0,
@@ -32,7 +35,10 @@ def _delivery(url: str, log: Log, **kw: Any) -> Delivery:
         "min_interval_s": 0.0,
     }
     options.update(kw)
-    return Delivery([NotifyTarget(url, "json#1")], origin="test", log=log, **options)
+    targets = [NotifyTarget(url, "json#1")]
+    if unusable is not None:
+        targets.append(NotifyTarget(unusable, "nosuch#2"))
+    return Delivery(targets, origin=origin, log=log, **options)
 
 
 def _message(i: int) -> Message:
@@ -148,18 +154,9 @@ def test_timeouts_are_added_unless_the_url_sets_them(url: str, want: str) -> Non
 def test_a_url_apprise_cannot_use_is_named_once_and_the_other_targets_go_on() -> None:
     log = Log()
     with Receiver() as receiver:
-        targets = [
-            NotifyTarget(receiver.url, "json#1"),
-            NotifyTarget(f"nosuch://{TOKEN}", "nosuch#2"),
-        ]
-        delivery = Delivery(
-            targets,
-            origin="CHLOE_NOTIFY_URLS",
-            queue_size=10,
-            timeout_s=2.0,
-            retries=2,
-            min_interval_s=0.0,
-            log=log,
+        bad = f"nosuch://{TOKEN}"
+        delivery = _delivery(
+            receiver.url, log, unusable=bad, origin="CHLOE_NOTIFY_URLS", queue_size=10
         )
         delivery.start()  # the daemon does not wait for apprise to check the URLs
         for i in range(3):
@@ -190,16 +187,7 @@ def test_what_the_url_check_logs_is_still_sent_when_the_stop_comes_first() -> No
 
     log = Tap()
     with Receiver() as receiver:
-        targets = [NotifyTarget(receiver.url, "json#1"), NotifyTarget("nosuch://x", "nosuch#2")]
-        delivery = Delivery(
-            targets,
-            origin="test",
-            queue_size=10,
-            timeout_s=2.0,
-            retries=0,
-            min_interval_s=0.0,
-            log=log,
-        )
+        delivery = _delivery(receiver.url, log, unusable="nosuch://x", queue_size=10, retries=0)
         delivery.start()
         counts = delivery.close(flush_s=60)  # at once: apprise is still importing
     assert [(m["title"], m["message"]) for m in receiver.messages] == [
