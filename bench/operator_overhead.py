@@ -4,6 +4,8 @@ three operator features (with metrics) on, against all off; interleaved rounds.
 - notify: apprise URL (`CHLOE_NOTIFY_URLS`) to a loopback `json://` receiver in this process,
   the paper config's default delivery settings (256-message queue, one send a second): what an
   operator who replays with notifications on gets.
+- notify-quiet: the same with the events that work at every commit turned off (position
+  closed, daily summary, gate met and lost): what apprise's process and the delivery cost alone.
 - web: `chloe web` on the same reports directory and bar files, with a client that polls
   `/api/version` every 2 s and fetches the page when it changed, as an open browser does.
 - all: both, and the Prometheus endpoint on.
@@ -33,12 +35,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from bench_docs import DOCS, machine, update_section
 from metrics_overhead import _free_port, _journal
 from replay import REPO, _config, _one_run
 
 SECTION = "## Operator features overhead"
-VARIANTS = ("off", "notify", "web", "all")
+VARIANTS = ("off", "notify", "notify-quiet", "web", "all")
+PER_COMMIT_EVENTS = ("position_closed", "daily_summary", "gate_met", "gate_lost")
+NOTIFIED = ("notify", "notify-quiet", "all")
+BOOTSTRAP = 10_000
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -55,10 +61,12 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
-def _configure(config: Path, metrics: bool) -> None:
+def _configure(config: Path, metrics: bool, quiet: bool = False) -> None:
     paper = config / "multi_asset_paper_config.json"
     data = json.loads(paper.read_text())
     data["metrics"] = {"enabled": metrics, "port": _free_port()}
+    if quiet:
+        data.setdefault("notifications", {})["events"] = dict.fromkeys(PER_COMMIT_EVENTS, False)
     paper.write_text(json.dumps(data, indent=2))
 
 
@@ -101,10 +109,20 @@ def _web(config: Path, reports: Path, data: Path) -> Iterator[dict[str, int]]:
         proc.stdout.close()
 
 
-def _paired(values: list[float], off: list[float]) -> float:
-    """The median over rounds of a variant's run against the same round's plain run: slow
-    swings in the machine's load (this VM's cores are shared) cancel within a round."""
-    return statistics.median(v / o for v, o in zip(values, off, strict=True)) - 1
+def _paired(values: list[float], off: list[float]) -> tuple[float, float, float]:
+    """The median over rounds of a variant's run against the same round's plain run (slow
+    swings in the machine's load cancel within a round), with a 95% percentile bootstrap
+    interval over rounds: how far the median could be from the overhead itself."""
+    ratios = np.array([v / o for v, o in zip(values, off, strict=True)]) - 1
+    picks = np.random.default_rng(0).integers(0, len(ratios), (BOOTSTRAP, len(ratios)))
+    medians = np.median(ratios[picks], axis=1)
+    lo, hi = np.percentile(medians, [2.5, 97.5])
+    return float(np.median(ratios)), float(lo), float(hi)
+
+
+def _shown(values: list[float], off: list[float]) -> str:
+    mid, lo, hi = _paired(values, off)
+    return f"{mid * 100:+.1f}% ({lo * 100:+.1f}..{hi * 100:+.1f})"
 
 
 def _report(
@@ -119,8 +137,8 @@ def _report(
     for v in VARIANTS:
         rows.append(
             f"| {v} | {', '.join(f'{w:.2f}' for w in walls[v])} | "
-            f"{statistics.median(walls[v]):.2f} | {_paired(walls[v], walls['off']) * 100:+.1f}% | "
-            f"{statistics.median(cpus[v]):.2f} | {_paired(cpus[v], cpus['off']) * 100:+.1f}% |"
+            f"{statistics.median(walls[v]):.2f} | {_shown(walls[v], walls['off'])} | "
+            f"{statistics.median(cpus[v]):.2f} | {_shown(cpus[v], cpus['off'])} |"
         )
     polls = [c["polls"] for c in web_counts]
     pages = [c["pages"] for c in web_counts]
@@ -130,11 +148,13 @@ def _report(
             f"({m['date']}, {m['nproc']} cores, {m['cpu']}, Python {m['python']}, load "
             f"{m['load']} at the end): the full-data replay (every tradeable asset enabled), "
             "interleaved, the order reversed every other round. notify: apprise to a loopback "
-            "json:// receiver, default delivery settings; web: `chloe web` on the same reports "
-            "with a client polling every 2 s and fetching the page on change; all: both and "
-            "the metrics endpoint. vs off: the median over rounds of the run against the same "
-            "round's plain run. CPU: the daemon's and its apprise child's (not the web "
-            "view's, another process).",
+            "json:// receiver, default delivery settings; notify-quiet: the same with position "
+            "closed, daily summary, gate met and gate lost off; web: `chloe web` on the same "
+            "reports with a client polling every 2 s and fetching the page on change; all: "
+            "notify, web and the metrics endpoint. vs off: the median over rounds of the run "
+            "against the same round's plain run, in brackets its 95% bootstrap interval over "
+            "rounds. CPU: the daemon's and its apprise child's (not the web view's, another "
+            "process).",
             "",
             "| variant | runs, wall s | median wall s | vs off | median CPU s | vs off |",
             "|---|---|---|---|---|---|",
@@ -169,14 +189,14 @@ def main() -> int:
         for variant in VARIANTS:
             (tmp / variant).mkdir()
             configs[variant] = _config(tmp / variant)
-            _configure(configs[variant], metrics=variant == "all")
+            _configure(configs[variant], metrics=variant == "all", quiet=variant == "notify-quiet")
         reference: list[dict[str, object]] | None = None
         index = 0
         for r in range(args.rounds):
             order = VARIANTS if r % 2 == 0 else tuple(reversed(VARIANTS))
             for variant in order:
                 os.environ.pop("CHLOE_NOTIFY_URLS", None)
-                if variant in ("notify", "all"):
+                if variant in NOTIFIED:
                     os.environ["CHLOE_NOTIFY_URLS"] = notify_url
                 reports = tmp / variant / f"reports-{index}"
                 config = configs[variant]
