@@ -205,3 +205,25 @@ def test_a_non_loopback_metrics_address_is_refused_by_the_config(
     edit_config(PAPER_FILE, lambda d: d.update(metrics={"enabled": True, "host": host}))
     with pytest.raises(ConfigError, match=r"metrics.*not a loopback address"):
         load_config(config_dir)
+
+
+def test_a_stopped_endpoint_closes_its_port_and_a_second_stop_is_harmless() -> None:
+    """The stop hands the server's shutdown to a thread of its own (the daemon never waits
+    out the server's half-second poll); the port is still closed soon after."""
+    from engine_alpha.daemon.metrics import DaemonMetrics
+
+    port = _free_port()
+    metrics = DaemonMetrics("127.0.0.1", port)
+    metrics.start()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        assert b"chloe_journal_fills 0.0" in r.read()
+    metrics.stop()
+    metrics.stop()
+    deadline = time.monotonic() + 10.0
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+        except ConnectionRefusedError:
+            break
+        assert time.monotonic() < deadline, "the endpoint still accepts connections 10 s on"
+        time.sleep(0.05)
