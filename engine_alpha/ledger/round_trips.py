@@ -20,6 +20,7 @@ portfolio; pure functions over journal lines, signal records and bars (docs/trad
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -76,17 +77,32 @@ class RoundTrip:
         return self.entry_fee_usd + (self.exit_fee_usd or 0.0)
 
 
+@dataclass(frozen=True, slots=True)
+class _BarIndex:
+    """One asset's bars by open time, for excursions: sorted and unique, so a trade's bars are
+    a slice found by bisection (each trade costs its own bars, not the whole file's)."""
+
+    ts: list[int]
+    bars: list[Bar]
+
+    @classmethod
+    def of(cls, bars: Sequence[Bar]) -> _BarIndex:
+        by_ts = {b.ts_ms: b for b in bars}  # a repeated open time: its last bar, as before
+        keys = sorted(by_ts)
+        return cls(keys, [by_ts[t] for t in keys])
+
+
 def _excursions(
-    trip: RoundTrip, bars: Sequence[Bar], last: int, step: int
+    trip: RoundTrip, index: _BarIndex, last: int, step: int
 ) -> tuple[float | None, float | None]:
     """(MAE, MFE) in bps of the entry price over the bars from the entry bar to `last`, or
     Nones when one of them is missing."""
     first, entry, direction = trip.entry_bar_ts, trip.entry_price, trip.direction
-    by_ts = {b.ts_ms: b for b in bars if first <= b.ts_ms <= last}
-    if len(by_ts) != (last - first) // step + 1:
+    window = index.bars[bisect_left(index.ts, first) : bisect_right(index.ts, last)]
+    if not window or len(window) != (last - first) // step + 1:
         return None, None
-    low = min(b.low for b in by_ts.values())
-    high = max(b.high for b in by_ts.values())
+    low = min(b.low for b in window)
+    high = max(b.high for b in window)
     up, down = (high / entry - 1.0) * BPS, (low / entry - 1.0) * BPS
     return (down, up) if direction == "long" else (-up, -down)
 
@@ -102,6 +118,7 @@ def round_trips(
     bar) where it is there, else from the fill line (the daemon writes the same)."""
     opens: dict[str, Mapping[str, Any]] = {}
     closed: list[RoundTrip] = []
+    indexes: dict[str, _BarIndex] = {}
     for line in lines:
         if line["action"] == "open":
             opens[line["trade_id"]] = line
@@ -110,7 +127,9 @@ def round_trips(
         trip = _opened(entry, line, signals)
         mae = mfe = None
         if bars is not None and trip.symbol in bars:
-            mae, mfe = _excursions(trip, bars[trip.symbol], line["bar_ts"], timeframe_ms)
+            if (index := indexes.get(trip.symbol)) is None:
+                index = indexes[trip.symbol] = _BarIndex.of(bars[trip.symbol])
+            mae, mfe = _excursions(trip, index, line["bar_ts"], timeframe_ms)
         closed.append(
             replace(
                 trip,

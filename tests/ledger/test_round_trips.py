@@ -162,6 +162,53 @@ def test_excursions_come_from_the_bars_of_the_trade_and_need_all_of_them(directi
     assert trip.mae_bps is None and trip.mfe_bps is None
 
 
+def _plain_excursions(
+    bars: list[Bar], first: int, last: int, price: float, direction: str
+) -> tuple[float | None, float | None]:
+    """MAE and MFE by a scan of every bar (a repeated open time counts its last bar)."""
+    span: dict[int, Bar] = {}
+    for b in bars:
+        if first <= b.ts_ms <= last:
+            span[b.ts_ms] = b
+    if any(ts not in span for ts in range(first, last + HOUR, HOUR)) or len(span) == 0:
+        return None, None
+    up = (max(b.high for b in span.values()) / price - 1) * 10_000
+    down = (min(b.low for b in span.values()) / price - 1) * 10_000
+    return (down, up) if direction == "long" else (-up, -down)
+
+
+@given(
+    st.lists(_trip, min_size=1, max_size=25),
+    st.sets(st.integers(0, 400), max_size=30),  # bars missing (hours after T0)
+    st.lists(st.integers(0, 400), max_size=10),  # bars given twice, the second one different
+    st.randoms(use_true_random=False),
+)
+def test_excursions_equal_a_scan_of_every_bar(
+    trips: list[tuple[Any, ...]], missing: set[int], twice: list[int], rnd: Any
+) -> None:
+    """Bars with gaps, repeats and in any order: each trade's excursion is the one a scan of
+    every bar gives (the bars are indexed once per asset, then sliced per trade)."""
+    lines, _ = _journal([(*t[:7], False) for t in trips])  # every trip closed
+    end = max(line["bar_ts"] for line in lines) + 3 * HOUR
+    bars: dict[str, list[Bar]] = {}
+    for symbol in ("ETHUSDT", "BTCUSDT", "SOLUSDT"):
+        full = [b for b in _bars(symbol, T0, end, None) if (b.ts_ms - T0) // HOUR not in missing]
+        again = [b for b in full if (b.ts_ms - T0) // HOUR in twice]
+        full += [
+            Bar(symbol, b.ts_ms, b.open, b.high + 2.0, b.low - 2.0, b.close, 1.0) for b in again
+        ]
+        rnd.shuffle(full)
+        bars[symbol] = full
+    got = round_trips(lines, bars=bars)
+    assert len(got) == len(trips)
+    for trip in got:
+        assert trip.exit_bar_ts is not None
+        expected = _plain_excursions(
+            bars[trip.symbol], trip.entry_bar_ts, trip.exit_bar_ts, trip.entry_price, trip.direction
+        )
+        assert (trip.mae_bps, trip.mfe_bps) == expected
+
+
 def test_the_signal_comes_from_the_signal_log_where_it_is_there() -> None:
     lines, _ = _journal([("ETHUSDT", "long", 3, 2, 1.0, 100.0, "target", False)])
     signal_ts = lines[0]["signal_bar_ts"]
