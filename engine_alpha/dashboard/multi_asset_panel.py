@@ -41,7 +41,7 @@ from engine_alpha.ops.reports_reader import (
     load_research_distributions,
 )
 from engine_alpha.ops.trades import snapshot_round_trips
-from engine_alpha.risk.multi_asset_risk_engine import RiskReport, assess_risk
+from engine_alpha.risk.multi_asset_risk_engine import RiskReport, VolatilityMemo, assess_risk
 
 __all__ = [
     "COLUMNS",
@@ -87,9 +87,13 @@ def _as_of(history: LedgerHistory, snapshot: ReportsSnapshot) -> int | None:
 
 
 def gather(
-    config: ChloeConfig, reports_dir: Path, bars: Mapping[str, Sequence[Bar]] | None = None
+    config: ChloeConfig,
+    reports_dir: Path,
+    bars: Mapping[str, Sequence[Bar]] | None = None,
+    memo: VolatilityMemo | None = None,
 ) -> PanelData:
-    """Read the reports and compute risk and gates; `bars` defaults to `feed.data_dir`'s CSVs."""
+    """Read the reports and compute risk and gates; `bars` defaults to `feed.data_dir`'s CSVs.
+    `memo`: the volatility memo of a reader that gathers again as the reports grow."""
     snapshot = load_reports(reports_dir)
     history = fold_history(snapshot.lines)
     as_of = _as_of(history, snapshot)
@@ -104,6 +108,7 @@ def gather(
         bars=bars,
         as_of_bar_ts=as_of,
         research=load_research_counts(reports_dir, config.paper.activation_order),
+        memo=memo,
     )
     research = load_research_distributions(reports_dir, config.paper.activation_order)
     rollout = evaluate_rollout(

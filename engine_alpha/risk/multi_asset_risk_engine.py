@@ -36,6 +36,7 @@ __all__ = [
     "RiskParams",
     "RiskReport",
     "Volatility",
+    "VolatilityMemo",
     "assess_risk",
     "research_trades_per_day",
     "sizing_volatility",
@@ -150,10 +151,57 @@ def sizing_volatility(bars: Sequence[Bar], new_model: ModelFactory = BreakoutMod
         return Volatility(None, None, 1.0, 0, None)
     task = StrategyTask(symbol=bars[0].symbol, rules=None, new_model=new_model)
     task.decide(list(bars))
+    return _task_volatility(task, len(bars))
+
+
+def _task_volatility(task: StrategyTask, bars: int) -> Volatility:
+    """The sizing volatility of a task that has been fed `bars` bars."""
     now, base, multiplier = task.sizing_volatility()
     if now <= 0.0:
-        return Volatility(None, None, 1.0, len(bars), None)
-    return Volatility(now * 100.0, base * 100.0, multiplier, len(bars), None)
+        return Volatility(None, None, 1.0, bars, None)
+    return Volatility(now * 100.0, base * 100.0, multiplier, bars, None)
+
+
+@dataclass(slots=True)
+class _Fed:
+    model: tuple[str, Any]
+    task: StrategyTask
+    bars: list[tuple[int, float, float, float, float, float]]
+
+
+def _values(bars: Sequence[Bar]) -> list[tuple[int, float, float, float, float, float]]:
+    return [(b.ts_ms, b.open, b.high, b.low, b.close, b.volume) for b in bars]
+
+
+class VolatilityMemo:
+    """`sizing_volatility` for a reader that asks again as the bars grow (the web view).
+
+    Each asset's strategy task is kept with the values of the bars it was fed; bars that begin
+    with those (compared by value) only feed the task the rest, as the daemon feeds its own
+    chunk by chunk. Other bars, or another model, start a new task: the figures are always
+    those of `sizing_volatility` over the bars asked about.
+    """
+
+    __slots__ = ("_fed",)
+
+    def __init__(self) -> None:
+        self._fed: dict[str, _Fed] = {}
+
+    def volatility(self, bars: Sequence[Bar], model: ChosenModel) -> Volatility:
+        if not bars:
+            return sizing_volatility(bars, model.factory)
+        symbol, key = bars[0].symbol, (model.name, model.identity)
+        fed = self._fed.get(symbol)
+        n = 0 if fed is None else len(fed.bars)
+        if fed is None or fed.model != key or n > len(bars) or fed.bars != _values(bars[:n]):
+            task = StrategyTask(symbol=symbol, rules=None, new_model=model.factory)
+            fed = self._fed[symbol] = _Fed(key, task, [])
+            n = 0
+        if n < len(bars):
+            rest = list(bars[n:])
+            fed.task.decide(rest)
+            fed.bars += _values(rest)
+        return _task_volatility(fed.task, len(bars))
 
 
 def research_trades_per_day(
@@ -259,13 +307,15 @@ def _volatility(
     as_of: int | None,
     params: RiskParams,
     model: ChosenModel,
+    *,
+    memo: VolatilityMemo | None,
 ) -> Volatility:
     """Sizing volatility of `bars`, or unknown when they end a stale window before `as_of`."""
     tf = config.timeframe_ms
     stale_after = max(2, round(params.stale_vol_hours * HOUR_MS / tf))
     if not bars or (as_of is not None and as_of - bars[-1].ts_ms > stale_after * tf):
         return Volatility(None, None, 1.0, len(bars), bars[-1].ts_ms if bars else None)
-    vol = sizing_volatility(bars, model.factory)
+    vol = sizing_volatility(bars, model.factory) if memo is None else memo.volatility(bars, model)
     return Volatility(vol.recent_pct, vol.baseline_pct, vol.multiplier, vol.bars, bars[-1].ts_ms)
 
 
@@ -305,6 +355,7 @@ def _asset_risk(
     research: ResearchCounts | None,
     as_of: int | None,
     params: RiskParams,
+    memo: VolatilityMemo | None,
 ) -> AssetRisk:
     paper = config.paper
     profile = config.profiler.assets[symbol]
@@ -315,7 +366,7 @@ def _asset_risk(
     open_usd = history.asset(symbol).open_notional_usd
     bars = _bars_until(bars, as_of)
     model = chosen(profile.signal_model)
-    vol = _volatility(config, bars, as_of, params, model)
+    vol = _volatility(config, bars, as_of, params, model, memo=memo)
     per_day, source = _expected_trades(
         config, rules, signals=signals, research=research, bars=bars, model=model
     )
@@ -414,10 +465,12 @@ def assess_risk(
     as_of_bar_ts: int | None,
     research: Mapping[str, ResearchCounts] | None = None,
     params: RiskParams | None = None,
+    memo: VolatilityMemo | None = None,
 ) -> RiskReport:
     """Risk of every tradeable asset (activation order) and of the enabled portfolio.
 
-    `as_of_bar_ts` is the last bar the daemon acted on: bars after it are not used.
+    `as_of_bar_ts` is the last bar the daemon acted on: bars after it are not used. `memo`: a
+    long-running reader's VolatilityMemo (the same figures, without rerunning the model).
     """
     params = params or RiskParams()
     per_symbol: dict[str, list[Mapping[str, Any]]] = {}
@@ -433,6 +486,7 @@ def assess_risk(
             research=(research or {}).get(s),
             as_of=as_of_bar_ts,
             params=params,
+            memo=memo,
         )
         for s in config.paper.activation_order
     }

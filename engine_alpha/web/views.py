@@ -26,6 +26,7 @@ from engine_alpha.ledger.round_trips import trades_summary
 from engine_alpha.ops.reports_reader import load_bars, read_jsonl, report_mtimes
 from engine_alpha.ops.trades import trip_row
 from engine_alpha.research.html import read_summary, read_sweep, research_section_html
+from engine_alpha.risk.multi_asset_risk_engine import VolatilityMemo
 
 __all__ = ["Rendered", "ReportsView"]
 
@@ -52,6 +53,7 @@ class ReportsView:
         self._lock = threading.Lock()
         self._current: Rendered | None = None
         self._bars: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+        self._memo = VolatilityMemo()  # each rebuild feeds the models only the bars since the last
         self._config: ChloeConfig = load_config(config_dir)  # ConfigError: refused at start
         self._log = structlog.get_logger("chloe.web")
 
@@ -73,7 +75,7 @@ class ReportsView:
             self._config = load_config(self.config_dir)
         except ConfigError as exc:  # the last good config serves on, as the daemon's does
             self._log.warning("web_config_rejected", problem=str(exc))
-        data = gather(self._config, self.reports_dir, self._load_bars(self._config))
+        data = gather(self._config, self.reports_dir, self._load_bars(self._config), self._memo)
         status = status_dict(data)
         reports = data.snapshot.reports_dir
         research = research_section_html(read_summary(reports), read_sweep(reports))

@@ -13,21 +13,23 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine_alpha.config.config_loader import PAPER_FILE, PROFILER_FILE, ChloeConfig, load_config
+from engine_alpha.config.models import SignalModelChoice
 from engine_alpha.ledger.journal import read_journal
 from engine_alpha.market.bars import Bar
 from engine_alpha.ops.history import fold_history
 from engine_alpha.ops.reports_reader import load_bars, load_research_counts
 from engine_alpha.risk.multi_asset_risk_engine import (
     RiskReport,
+    VolatilityMemo,
     assess_risk,
     research_trades_per_day,
     sizing_volatility,
 )
-from engine_alpha.signals.catalog import json_identity, plugin
+from engine_alpha.signals.catalog import chosen, json_identity, plugin
 from engine_alpha.strategy.filters import FilterRules, refusal
 from engine_alpha.strategy.task import StrategyTask
 from engine_alpha.strategy.volatility import MIN_VOL_MULTIPLIER
@@ -133,6 +135,47 @@ def test_at_every_signal_the_report_agrees_with_the_size_the_trader_would_use() 
 def test_no_bars_give_no_volatility_and_a_neutral_multiplier() -> None:
     vol = sizing_volatility([])
     assert (vol.recent_pct, vol.baseline_pct, vol.multiplier) == (None, None, 1.0)
+
+
+_MEMO_STEP = st.tuples(
+    st.sampled_from(["grow", "shrink", "reload", "edit", "mutate", "model"]), st.integers(0, 400)
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(_MEMO_STEP, min_size=1, max_size=10))
+def test_the_volatility_memo_gives_what_a_fresh_run_over_the_same_bars_gives(
+    steps: list[tuple[str, int]],
+) -> None:
+    """Bars that grow, shrink, are read again, change (a new bar or one changed in place) and
+    a model that changes: each answer equals sizing_volatility over the bars asked about."""
+    bars = _wicked_bars(list(_walk(600, 0.01)))
+    models = [
+        chosen(None),
+        chosen(SignalModelChoice(name="mean_reversion", params={"entry_z": 2.0})),
+    ]
+    memo, model, n = VolatilityMemo(), models[0], 0
+    for kind, k in steps:
+        if kind == "grow":
+            n = min(len(bars), n + k)
+        elif kind == "shrink":
+            n = max(0, n - k)
+        elif kind == "reload":  # equal values, new objects
+            bars = [Bar(b.symbol, b.ts_ms, b.open, b.high, b.low, b.close, b.volume) for b in bars]
+        elif kind == "edit":
+            i = k % len(bars)
+            b = bars[i]
+            bars = [
+                *bars[:i],
+                Bar(b.symbol, b.ts_ms, b.open, b.high * 1.05, b.low, b.close, 1.0),
+                *bars[i + 1 :],
+            ]
+        elif kind == "mutate":
+            bars[k % len(bars)].low *= 0.97
+        else:
+            model = models[k % 2]
+        prefix = bars[:n]
+        assert memo.volatility(prefix, model) == sizing_volatility(prefix, model.factory)
 
 
 @given(st.lists(st.floats(0.5, 2.0), min_size=40, max_size=200))
