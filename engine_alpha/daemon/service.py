@@ -272,7 +272,11 @@ class Daemon:
         from engine_alpha.daemon.notifications import DaemonNotifications
 
         self.notify = DaemonNotifications(
-            notifier, self.config, self.reports_dir, structlog.get_logger("chloe.notify")
+            notifier,
+            self.config,
+            self.reports_dir,
+            structlog.get_logger("chloe.notify"),
+            self.trader.signal_log,
         )
         self.runner.metered = True
 

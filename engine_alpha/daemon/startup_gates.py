@@ -6,7 +6,9 @@ The config is the operator's last word, so nothing is refused here; the daemon o
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from engine_alpha.config.config_loader import ChloeConfig
 from engine_alpha.ledger.reports_dir import SIGNALS_FILE, TRADES_FILE
@@ -16,7 +18,13 @@ from engine_alpha.ops.history import fold_history
 from engine_alpha.ops.reports_reader import load_reports, load_research_distributions
 from engine_alpha.risk.multi_asset_risk_engine import assess_risk
 
-__all__ = ["GATE_CHECK_MAX_BYTES", "reports_too_large", "rollout_now", "unmet_gates"]
+__all__ = [
+    "GATE_CHECK_MAX_BYTES",
+    "reports_too_large",
+    "rollout_now",
+    "rollout_of",
+    "unmet_gates",
+]
 
 GATE_CHECK_MAX_BYTES = 64 * 1024 * 1024
 
@@ -40,22 +48,28 @@ def rollout_now(config: ChloeConfig, reports_dir: Path) -> RolloutState:
     Volatility is left unknown (no bar files are read), so this stays cheap.
     """
     snapshot = load_reports(reports_dir)
-    history = fold_history(snapshot.lines)
+    return rollout_of(config, reports_dir, snapshot.lines, snapshot.signals, snapshot.events)
+
+
+def rollout_of(
+    config: ChloeConfig,
+    reports_dir: Path,
+    lines: Sequence[Mapping[str, Any]],
+    signals: Sequence[Mapping[str, Any]],
+    events: Sequence[Mapping[str, Any]],
+) -> RolloutState:
+    """The rollout gates of these journal lines, signal records and events (what the reports
+    hold: a daemon that keeps what it wrote passes its own) and of research under `reports_dir`."""
+    history = fold_history(lines)
     risk = assess_risk(
         config,
         history,
-        signals=snapshot.signals,
-        events=snapshot.events,
+        signals=signals,
+        events=events,
         bars={},
         as_of_bar_ts=history.last_bar_ts,
     )
     research = load_research_distributions(reports_dir, config.paper.activation_order)
-    state = evaluate_rollout(
-        config,
-        history,
-        snapshot.signals,
-        snapshot.events,
-        risk.portfolio.blockers,
-        research=research,
+    return evaluate_rollout(
+        config, history, signals, events, risk.portfolio.blockers, research=research
     )
-    return state

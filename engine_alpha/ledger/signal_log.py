@@ -102,9 +102,11 @@ class SignalLog:
 
     A flush that fails (disk full, read-only file) is rolled back to the last complete record
     and raises `WriteFailedError`: the log never holds half a line, and nothing more is written.
+    `keep(list)` hands each record to that list once it is durable, in file order: what a
+    reader of the file would get, for a reader in this process.
     """
 
-    __slots__ = ("_buffer", "_failed", "_fd", "path", "records")
+    __slots__ = ("_buffer", "_failed", "_fd", "_unflushed", "kept", "path", "records")
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -115,11 +117,22 @@ class SignalLog:
         self._buffer: list[bytes] = []
         self._failed: WriteFailedError | None = None
         self.records = 0
+        self.kept: list[dict[str, Any]] | None = None
+        self._unflushed: list[dict[str, Any]] = []
+
+    def keep(self, into: list[dict[str, Any]] | None) -> None:
+        """From now on hand each record to `into` once it is durable (None: no longer). Only
+        between flushes: a record queued before would be missed."""
+        if into is not None and self._buffer:
+            raise RuntimeError("signal records are waiting for a flush")
+        self.kept, self._unflushed = into, []
 
     def record(self, entry: dict[str, Any]) -> None:
         """Queue one signal record."""
         self._buffer.append(orjson.dumps(entry) + b"\n")
         self.records += 1
+        if self.kept is not None:
+            self._unflushed.append(entry)
 
     def flush(self) -> None:
         """Write the queued records and make them durable (before the journal commits)."""
@@ -127,6 +140,7 @@ class SignalLog:
             raise self._failed
         if not self._buffer or self._fd is None:
             return
+        unflushed, self._unflushed = self._unflushed, []
         fd = self._fd
         data = memoryview(b"".join(self._buffer))
         size = -1
@@ -143,6 +157,8 @@ class SignalLog:
             self._failed = WriteFailedError(self.path, exc)
             raise self._failed from exc
         self._buffer.clear()
+        if self.kept is not None:
+            self.kept += unflushed
 
     def close(self, *, flush: bool = True) -> None:
         """Flush (unless told not to, after a failure) and close the file."""

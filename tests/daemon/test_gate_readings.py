@@ -1,0 +1,92 @@
+"""The gate readings behind gate met / gate lost: after the first, a daemon reads no journal or
+signal log again, it uses what it made durable (each commit's lines, the signal log's flushed
+records). Each reading must equal one of the files themselves, across a restart that continues
+the journal, with readings at every day's end."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine_alpha.config.config_loader import PAPER_FILE, load_config
+from engine_alpha.core.atomic_files import WriteFailedError
+from engine_alpha.daemon.service import RunOptions, run_daemon
+from engine_alpha.daemon.startup_gates import rollout_now
+from engine_alpha.ledger.reports_dir import SIGNALS_FILE
+from engine_alpha.ledger.signal_log import SignalLog
+from engine_alpha.ops.reports_reader import read_jsonl
+from tests.conftest import SAMPLE_DATA, EditConfig
+from tests.live.test_parity import _cut_sample
+from tests.notify_receiver import Receiver
+
+pytestmark = pytest.mark.slow  # two replays in this process
+
+
+def _readings_everywhere(d: dict[str, Any]) -> None:
+    for symbol in ("ETHUSDT", "BTCUSDT", "MATICUSDT", "DOGEUSDT"):
+        d["enabled_assets"][symbol]["enabled"] = True
+    d["notifications"] = {"gate_check_interval_s": 0, "queue_size": 100_000, "flush_s": 30}
+
+
+def test_each_run_ends_with_the_reading_the_files_give(
+    config_dir: Path, edit_config: EditConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    edit_config(PAPER_FILE, _readings_everywhere)
+    config = load_config(config_dir)
+    reports = tmp_path / "reports"
+    _cut_sample(tmp_path / "cut", 2000)
+    with Receiver() as receiver:
+        monkeypatch.setenv("CHLOE_NOTIFY_URLS", receiver.url)
+        for data in (tmp_path / "cut" / "ohlcv", SAMPLE_DATA):  # the second run continues
+            options = RunOptions(config_dir, reports, replay=True, data_dir=data)
+            code, daemon = run_daemon(options)
+            assert code == 0 and daemon is not None and daemon.notify is not None
+            assert daemon.trader.fills_acked > 0
+            files = rollout_now(config, reports)
+            assert daemon.notify.last_reading == files
+            assert daemon.notify.last_reading is not daemon.notify.first_reading
+    signals, skipped = read_jsonl(reports / SIGNALS_FILE)
+    assert skipped == 0 and len(signals) > 1000
+
+
+def test_the_signal_log_hands_over_only_what_is_durable(tmp_path: Path) -> None:
+    path = tmp_path / SIGNALS_FILE
+    log = SignalLog(path)
+    log.record({"bar_ts": 1, "reason": "before"})  # queued before keeping began: not handed
+    with pytest.raises(RuntimeError, match="waiting for a flush"):
+        log.keep([])
+    log.flush()
+    kept: list[dict[str, Any]] = []
+    log.keep(kept)
+    log.record({"bar_ts": 2, "reason": "a"})
+    log.record({"bar_ts": 3, "reason": "b"})
+    assert kept == []  # not durable yet
+    log.flush()
+    assert kept == read_jsonl(path)[0][1:]
+    log.record({"bar_ts": 4, "reason": "c"})
+    log.keep(None)  # stopping to keep never fails, records queued or not
+    log.flush()
+    log.close()
+    assert [r["bar_ts"] for r in read_jsonl(path)[0]] == [1, 2, 3, 4]
+    assert [r["bar_ts"] for r in kept] == [2, 3]
+
+
+def test_records_whose_flush_failed_are_not_handed_over(tmp_path: Path) -> None:
+    log = SignalLog(tmp_path / SIGNALS_FILE)
+    kept: list[dict[str, Any]] = []
+    log.keep(kept)
+    log.record({"bar_ts": 1})
+    log.flush()
+    full = os.open("/dev/full", os.O_WRONLY)
+    try:
+        os.dup2(full, log._fd)  # type: ignore[arg-type]  # the disk fills up under the log
+    finally:
+        os.close(full)
+    log.record({"bar_ts": 2})
+    with pytest.raises(WriteFailedError):
+        log.flush()
+    log.close(flush=False)
+    assert kept == [{"bar_ts": 1}]
