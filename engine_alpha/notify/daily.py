@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from engine_alpha.core.units import DAY_MS
-from engine_alpha.ledger.metrics import StatsAccumulator
+from engine_alpha.ledger.metrics import StatsAccumulator, TradeStats
 from engine_alpha.notify.messages import DayFigures
 
 __all__ = ["PORTFOLIO", "DailyTally", "lines_since"]
@@ -48,6 +48,7 @@ class DailyTally:
             self._portfolio.add(pnl)
         self._day = None if day_ms is None else day_ms // DAY_MS
         self._today: dict[str, tuple[int, float]] = {}
+        self._shown: dict[str, tuple[int, TradeStats]] = {}
 
     def begin(self, first_bar_ms: int) -> None:
         """The run's first bar time: its UTC day is the first to close (unless resumed)."""
@@ -99,13 +100,21 @@ class DailyTally:
         rows = []
         for symbol in sorted(self._acc):
             trades, pnl = self._today.get(symbol, (0, 0.0))
-            rows.append(DayFigures(symbol, trades, pnl, self._acc[symbol].stats()))
+            rows.append(DayFigures(symbol, trades, pnl, self._stats(symbol, self._acc[symbol])))
         trades = sum(t for t, _ in self._today.values())
         # The day's portfolio PnL in the journal's order of the day's closes would need the
         # lines again; a sum over assets in symbol order is the figure people check by hand.
         pnl = sum(self._today[s][1] for s in sorted(self._today))
-        rows.append(DayFigures(PORTFOLIO, trades, pnl, self._portfolio.stats()))
+        rows.append(DayFigures(PORTFOLIO, trades, pnl, self._stats(PORTFOLIO, self._portfolio)))
         return rows
+
+    def _stats(self, key: str, acc: StatsAccumulator) -> TradeStats:
+        """`acc.stats()`, the last day's snapshot again while no trade was added (most days of
+        most assets: a replay closes a thousand days in seconds)."""
+        shown = self._shown.get(key)
+        if shown is None or shown[0] != acc.trades:
+            shown = self._shown[key] = (acc.trades, acc.stats())
+        return shown[1]
 
 
 def lines_since(path: Path, since_ms: int, block: int = 1 << 16) -> list[dict[str, Any]]:
