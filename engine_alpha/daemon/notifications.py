@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine_alpha.config.config_loader import ChloeConfig
-from engine_alpha.daemon.startup_gates import reports_too_large, rollout_now, rollout_of
+from engine_alpha.daemon.startup_gates import reports_too_large, rollout_of
 from engine_alpha.ledger.signal_log import SignalLog
 from engine_alpha.notify.delivery import DeliveryCounts
 from engine_alpha.notify.notifier import Notifier
@@ -90,19 +90,17 @@ class DaemonNotifications:
 
     def _read_gates(self, inputs: _Inputs | None, *, first: bool = False) -> RolloutState | None:
         """A reading from `inputs` (None: the reports read in full; the first one is kept)."""
+        lines: Sequence[Mapping[str, Any]]
         try:
             if inputs is not None:
+                lines, signals = inputs
                 events, _ = read_jsonl(self.reports_dir / EVENTS_FILE)
-                state = rollout_of(self.config, self.reports_dir, *inputs, events)
-            elif first:
-                snapshot = load_reports(self.reports_dir)
-                state = rollout_of(
-                    self.config, self.reports_dir, snapshot.lines, snapshot.signals, snapshot.events
-                )
-                kept: list[Mapping[str, Any]] = list(snapshot.lines)
-                self._lines, self._signals = kept, snapshot.signals
             else:
-                state = rollout_now(self.config, self.reports_dir)
+                snapshot = load_reports(self.reports_dir)
+                lines, signals, events = snapshot.lines, snapshot.signals, snapshot.events
+            state = rollout_of(self.config, self.reports_dir, lines, signals, events)
+            if first:
+                self._lines, self._signals = list(lines), list(signals)
         except Exception as exc:  # noqa: BLE001 - a reading that fails costs a reading, no more
             self._log.warning("gate_reading_failed", problem=repr(exc))
             return None

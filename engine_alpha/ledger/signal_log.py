@@ -106,7 +106,7 @@ class SignalLog:
     reader of the file would get, for a reader in this process.
     """
 
-    __slots__ = ("_buffer", "_failed", "_fd", "_unflushed", "kept", "path", "records")
+    __slots__ = ("_buffer", "_failed", "_fd", "_kept", "_unflushed", "path", "records")
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -117,7 +117,7 @@ class SignalLog:
         self._buffer: list[bytes] = []
         self._failed: WriteFailedError | None = None
         self.records = 0
-        self.kept: list[dict[str, Any]] | None = None
+        self._kept: list[dict[str, Any]] | None = None
         self._unflushed: list[dict[str, Any]] = []
 
     def keep(self, into: list[dict[str, Any]] | None) -> None:
@@ -125,13 +125,13 @@ class SignalLog:
         between flushes: a record queued before would be missed."""
         if into is not None and self._buffer:
             raise RuntimeError("signal records are waiting for a flush")
-        self.kept, self._unflushed = into, []
+        self._kept, self._unflushed = into, []
 
     def record(self, entry: dict[str, Any]) -> None:
         """Queue one signal record."""
         self._buffer.append(orjson.dumps(entry) + b"\n")
         self.records += 1
-        if self.kept is not None:
+        if self._kept is not None:
             self._unflushed.append(entry)
 
     def flush(self) -> None:
@@ -157,8 +157,8 @@ class SignalLog:
             self._failed = WriteFailedError(self.path, exc)
             raise self._failed from exc
         self._buffer.clear()
-        if self.kept is not None:
-            self.kept += unflushed
+        if self._kept is not None:
+            self._kept += unflushed
 
     def close(self, *, flush: bool = True) -> None:
         """Flush (unless told not to, after a failure) and close the file."""
