@@ -2,10 +2,12 @@
 
 The gates are read off the event loop (a thread), after a UTC day ends and at most every
 `gate_check_interval_s`, and once more at stop; a reading compared with the one before gives
-gate met / gate lost. The first reading reads the reports in full; later ones use those lines
-and records with what this run has made durable since (each commit's journal lines, the signal
-log's flushed records: the files' contents, not read again) and the events file as it is.
-Reports too large to read at start are not read here either.
+gate met / gate lost. The first reading reads the reports in full and keeps them folded (the
+journal's history, the signal records by asset); each later one folds in only what this run
+has made durable since (each commit's journal lines, the signal log's flushed records: the
+files' contents, not read again) and reads the events file as it is. After a reading fails,
+every later one reads the reports in full. Reports too large to read at start are not read here
+either.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +26,21 @@ from engine_alpha.notify.delivery import DeliveryCounts
 from engine_alpha.notify.notifier import Notifier
 from engine_alpha.ops.events import EVENTS_FILE, EventFileSink
 from engine_alpha.ops.gates import RolloutState
+from engine_alpha.ops.history import LedgerHistory, fold_history
 from engine_alpha.ops.reports_reader import load_reports, read_jsonl
+from engine_alpha.ops.signal_digest import SignalDigest
 
-_Inputs = tuple[list[Mapping[str, Any]], list[dict[str, Any]]]
+_New = tuple[list[Mapping[str, Any]], list[dict[str, Any]]]
 
 __all__ = ["DaemonNotifications"]
+
+
+@dataclass(slots=True)
+class _Folded:
+    """The reports as of the last reading: only the reading thread touches it."""
+
+    history: LedgerHistory
+    signals: SignalDigest
 
 
 class DaemonNotifications:
@@ -50,8 +63,11 @@ class DaemonNotifications:
         self._reading: asyncio.Task[RolloutState | None] | None = None
         self._last_reading = -math.inf
         self._events: EventFileSink | None = None
-        self._lines: list[Mapping[str, Any]] | None = None
-        self._signals: list[dict[str, Any]] | None = None
+        self._folding = False  # the loop's: collect what is made durable for the next reading
+        self._folded: _Folded | None = None
+        # made durable since the last reading (the loop appends, a reading takes them)
+        self._new_lines: list[Mapping[str, Any]] = []
+        self._new_signals: list[dict[str, Any]] = []
         self.first_reading: RolloutState | None = None
         """The gates as read at start (the start-up warnings use it too)."""
         self.last_reading: RolloutState | None = None
@@ -66,9 +82,10 @@ class DaemonNotifications:
             self._events = events
         self.notifier.start()
         if self._gates_on and self._still_readable():
-            self.first_reading = await asyncio.to_thread(self._read_gates, None, first=True)
-            if self._lines is not None and self._signals is not None:
-                self._signal_log.keep(self._signals)
+            self.first_reading = await asyncio.to_thread(self._read_gates, None, True)
+            if self._folded is not None:
+                self._folding = True
+                self._signal_log.keep(self._new_signals)
         self.notifier.started(feed=feed, trading=trading, journal_lines=lines)
         self._log.info("notifications_on", targets=self.notifier.delivery.target_names)
 
@@ -78,32 +95,50 @@ class DaemonNotifications:
         if too_large is not None:
             self._log.info("gate_notifications_off", reports_bytes=too_large)
             self._gates_on = False
-            self._lines = self._signals = None
-            self._signal_log.keep(None)
+            self._stop_folding()
         return self._gates_on
 
-    def _inputs(self) -> _Inputs | None:
-        """Copies of what is kept (a thread reads them while the loop appends)."""
-        if self._lines is None or self._signals is None:
-            return None
-        return list(self._lines), list(self._signals)
+    def _stop_folding(self) -> None:
+        self._folding = False
+        self._folded = None
+        self._new_lines, self._new_signals = [], []
+        self._signal_log.keep(None)
 
-    def _read_gates(self, inputs: _Inputs | None, *, first: bool = False) -> RolloutState | None:
-        """A reading from `inputs` (None: the reports read in full; the first one is kept)."""
-        lines: Sequence[Mapping[str, Any]]
+    def _take_new(self) -> _New | None:
+        """What was made durable since the last reading (None: the reports are read in full).
+        On the loop, between readings: the commits and the signal log's flushes append there."""
+        if not self._folding:
+            return None
+        if self._folded is None:  # the last reading failed
+            self._stop_folding()
+            return None
+        lines, self._new_lines = self._new_lines, []
+        signals = list(self._new_signals)
+        self._new_signals.clear()  # the signal log keeps appending to this list
+        return lines, signals
+
+    def _read_gates(self, new: _New | None, first: bool = False) -> RolloutState | None:
+        """A reading: `new` folded into the last one, or (None) the reports read in full; the
+        first reading's are kept folded."""
+        folded, self._folded = self._folded, None  # a fold that fails may be half done
         try:
-            if inputs is not None:
-                lines, signals = inputs
-                events, _ = read_jsonl(self.reports_dir / EVENTS_FILE)
-            else:
+            if new is None or folded is None:
                 snapshot = load_reports(self.reports_dir)
-                lines, signals, events = snapshot.lines, snapshot.signals, snapshot.events
-            state = rollout_of(self.config, self.reports_dir, lines, signals, events)
-            if first:
-                self._lines, self._signals = list(lines), list(signals)
+                history, signals = fold_history(snapshot.lines), SignalDigest(snapshot.signals)
+                events, keep = snapshot.events, first
+            else:
+                history, signals = folded.history, folded.signals
+                for line in new[0]:
+                    history.apply(line)
+                signals.extend(new[1])
+                events, _ = read_jsonl(self.reports_dir / EVENTS_FILE)
+                keep = True
+            state = rollout_of(self.config, self.reports_dir, history, signals, events)
         except Exception as exc:  # noqa: BLE001 - a reading that fails costs a reading, no more
             self._log.warning("gate_reading_failed", problem=repr(exc))
             return None
+        if keep:
+            self._folded = _Folded(history, signals)
         self.notifier.rollout(state)
         self.last_reading = state
         return state
@@ -122,8 +157,8 @@ class DaemonNotifications:
         """
         if first_ms is not None:
             self.notifier.tally.begin(first_ms)
-        if self._lines is not None:
-            self._lines += lines
+        if self._folding:
+            self._new_lines += lines
         days = self.notifier.committed(lines, self.closed_at(reached_ms))
         if not (days and self._gates_on) or (self._reading and not self._reading.done()):
             return
@@ -132,7 +167,7 @@ class DaemonNotifications:
         if not self._still_readable():
             return
         self._last_reading = now
-        reading = asyncio.to_thread(self._read_gates, self._inputs())
+        reading = asyncio.to_thread(self._read_gates, self._take_new())
         self._reading = asyncio.create_task(reading, name="gates")
 
     def closed_at(self, bar_ts: int | None) -> int | None:
@@ -156,7 +191,7 @@ class DaemonNotifications:
         self.notifier.delivery.stopping()
         if stopped is not None:
             if self._gates_on and self._still_readable():
-                self._read_gates(self._inputs())
+                self._read_gates(self._take_new())
             self.notifier.stopped(**stopped)
         counts = self.notifier.close()  # what closing logs (apprise's URL check) still goes
         if self._events is not None:

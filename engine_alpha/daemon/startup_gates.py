@@ -14,8 +14,9 @@ from engine_alpha.config.config_loader import ChloeConfig
 from engine_alpha.ledger.reports_dir import SIGNALS_FILE, TRADES_FILE
 from engine_alpha.ops.blockers import Blocker
 from engine_alpha.ops.gates import RolloutState, evaluate_rollout
-from engine_alpha.ops.history import fold_history
+from engine_alpha.ops.history import LedgerHistory, fold_history
 from engine_alpha.ops.reports_reader import load_reports, load_research_distributions
+from engine_alpha.ops.signal_digest import SignalDigest
 from engine_alpha.risk.multi_asset_risk_engine import assess_risk
 
 __all__ = [
@@ -48,19 +49,20 @@ def rollout_now(config: ChloeConfig, reports_dir: Path) -> RolloutState:
     Volatility is left unknown (no bar files are read), so this stays cheap.
     """
     snapshot = load_reports(reports_dir)
-    return rollout_of(config, reports_dir, snapshot.lines, snapshot.signals, snapshot.events)
+    history, signals = fold_history(snapshot.lines), SignalDigest(snapshot.signals)
+    return rollout_of(config, reports_dir, history, signals, snapshot.events)
 
 
 def rollout_of(
     config: ChloeConfig,
     reports_dir: Path,
-    lines: Sequence[Mapping[str, Any]],
-    signals: Sequence[Mapping[str, Any]],
+    history: LedgerHistory,
+    signals: SignalDigest,
     events: Sequence[Mapping[str, Any]],
 ) -> RolloutState:
-    """The rollout gates of these journal lines, signal records and events (what the reports
-    hold: a daemon that keeps what it wrote passes its own) and of research under `reports_dir`."""
-    history = fold_history(lines)
+    """The rollout gates of this journal history, these signal records and events (what the
+    reports hold: a daemon that folds what it wrote passes its own) and of research under
+    `reports_dir`."""
     risk = assess_risk(
         config,
         history,

@@ -40,6 +40,7 @@ from engine_alpha.ops.reports_reader import (
     load_research_counts,
     load_research_distributions,
 )
+from engine_alpha.ops.signal_digest import SignalDigest
 from engine_alpha.ops.trades import snapshot_round_trips
 from engine_alpha.risk.multi_asset_risk_engine import RiskReport, VolatilityMemo, assess_risk
 
@@ -96,6 +97,7 @@ def gather(
     `memo`: the volatility memo of a reader that gathers again as the reports grow."""
     snapshot = load_reports(reports_dir)
     history = fold_history(snapshot.lines)
+    signals = SignalDigest(snapshot.signals)
     as_of = _as_of(history, snapshot)
     if bars is None:
         feed = config.paper.feed
@@ -103,7 +105,7 @@ def gather(
     risk = assess_risk(
         config,
         history,
-        signals=snapshot.signals,
+        signals=signals,
         events=snapshot.events,
         bars=bars,
         as_of_bar_ts=as_of,
@@ -114,7 +116,7 @@ def gather(
     rollout = evaluate_rollout(
         config,
         history,
-        snapshot.signals,
+        signals,
         snapshot.events,
         risk.portfolio.blockers,
         research=research,

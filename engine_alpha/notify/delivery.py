@@ -93,7 +93,7 @@ class Delivery:
         self._size = queue_size
         # the daemon's and a gate reading's offers; reentrant: a line close() logs may offer
         self._offer_lock = threading.RLock()
-        self._final: list[Message] | None = None  # offers kept for the stop (see stopping())
+        self._stopping = False  # offers are queued whatever the queue holds (see stopping())
         self._retries = retries
         self._min_interval_s = min_interval_s
         self._log = log
@@ -134,8 +134,8 @@ class Delivery:
         """Queue `make()` without waiting; when the queue is full the drop is counted and logged
         and nothing is made (a replay that floods the queue formats no message it drops)."""
         with self._offer_lock:
-            if self._final is not None:
-                self._final.append(make())
+            if self._stopping:
+                self._queue.put(make())
                 return True
             if self._queue.qsize() < self._size:
                 self._queue.put(make())
@@ -153,33 +153,35 @@ class Delivery:
         return False
 
     def stopping(self) -> None:
-        """The daemon is stopping: what is offered from now on (the last gate reading's
-        messages, the stop message, an error the stop logs) is kept for close(), whatever the
-        queue holds, and sent after the backlog it keeps."""
+        """The daemon is stopping: the backlog is cut to what goes at stop and sent at once,
+        while the daemon finishes (its last gate reading); what is offered from now on (that
+        reading's messages, the stop message, an error the stop logs) is queued after it,
+        whatever the queue holds.
+
+        With pacing (`min_interval_s` > 0) only the newest STOP_KEEP queued messages go: a
+        backlog at stop means the sends fell behind the service's rate (a flooded replay), and
+        neither waiting it out nor bursting it at the service would serve the operator.
+        """
         with self._offer_lock:
-            if self._final is None:
-                self._final = []
+            if not self._stopping:
+                self._stopping = True
+                self._cut_backlog()
 
     def close(self, flush_s: float) -> DeliveryCounts:
-        """Send what is queued for up to `flush_s` seconds, then count the rest as dropped.
-
-        With pacing (`min_interval_s` > 0) only the newest STOP_KEEP queued messages go, at
-        once, then every message offered since `stopping()`: a backlog at stop means the sends
-        fell behind the service's rate (a flooded replay), and neither waiting it out nor
-        bursting it at the service would serve the operator.
-        """
+        """Stop (if `stopping` was not called), send what is queued for up to `flush_s`
+        seconds, then count the rest as dropped."""
         deadline = time.monotonic() + flush_s
+        self.stopping()
         if self._thread.is_alive():  # what the URLs' check logs (an unusable one) goes too
             self._loaded.wait(max(0.0, deadline - time.monotonic()))
         with self._offer_lock:
-            self._close_queue()
+            self._queue.put(_END)  # the sender ends there
         if self._thread.is_alive():
             self._thread.join(timeout=max(0.0, deadline - time.monotonic()))
         return self._count_left()
 
-    def _close_queue(self) -> None:
-        """Cut the backlog to what goes at stop, then the stop's own messages, then the end."""
-        final, self._final = self._final or [], None
+    def _cut_backlog(self) -> None:
+        """Cut the backlog to what goes at stop and stop pacing."""
         backlog = []
         while True:
             try:
@@ -199,9 +201,8 @@ class Delivery:
             )
         self._paced = False
         self._hurry.set()
-        for item in [*backlog[cut:], *final]:
+        for item in backlog[cut:]:
             self._queue.put(item)
-        self._queue.put(_END)  # the sender ends there
 
     def _count_left(self) -> DeliveryCounts:
         """After the flush: end apprise's child, count what was not sent, log the totals."""

@@ -16,6 +16,7 @@ from engine_alpha.config.models import AssetProfile, ObservationSettings, Signal
 from engine_alpha.ops.chi_square import MIN_EXPECTED, GoodnessOfFit, goodness_of_fit
 from engine_alpha.ops.history import TakenTrade
 from engine_alpha.ops.reports_reader import ResearchDistribution
+from engine_alpha.ops.signal_digest import AssetSignals
 from engine_alpha.signals.catalog import json_identity
 from engine_alpha.strategy.filters import FilterRules, refusal
 
@@ -155,7 +156,7 @@ def check_distribution(
     profile: AssetProfile,
     *,
     observation: ObservationSettings,
-    signals: Sequence[Mapping[str, Any]],
+    signals: AssetSignals,
     taken: Sequence[TakenTrade],
     research: ResearchDistribution | None,
     rule: DistributionRule | None = None,
@@ -163,17 +164,18 @@ def check_distribution(
     """Compare one asset's signals with research's distribution, and its trades with its filter."""
     rule = rule or DistributionRule()
     regimes = _focus_regimes(profile)
-    focus = [s for s in signals if s.get("regime") in regimes]
+    focus = 0
     observed = [0] * len(BUCKETS)
-    for record in focus:
-        bucket = record.get("bucket")
-        if isinstance(bucket, int) and bucket in BUCKETS:
-            observed[bucket] += 1
+    for (regime, bucket), n in signals.cells().items():
+        if regime in regimes:
+            focus += n
+            if bucket is not None and bucket in BUCKETS:
+                observed[bucket] += n
     shares, unknown = _expected_shares(research, regimes, json_identity(profile.signal_model))
     failing: list[str] = []
-    focus_share = len(focus) / len(signals) if signals else None
+    focus_share = focus / len(signals) if len(signals) else None
     test: GoodnessOfFit | None = None
-    if len(focus) < rule.min_focus_signals:
+    if focus < rule.min_focus_signals:
         failing.append("too_few_signals")
     else:
         if focus_share is not None and focus_share < rule.min_focus_share:
@@ -187,7 +189,7 @@ def check_distribution(
         failing.append("off_profile_trades")
     return DistributionCheck(
         signals=len(signals),
-        focus_signals=len(focus),
+        focus_signals=focus,
         focus_share=focus_share,
         observed=tuple(observed),
         expected_shares=shares,

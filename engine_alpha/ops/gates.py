@@ -18,9 +18,9 @@ from engine_alpha.ops.distribution import DistributionCheck, check_distribution
 from engine_alpha.ops.events import errors_by_symbol
 from engine_alpha.ops.history import LedgerHistory
 from engine_alpha.ops.reports_reader import ResearchDistribution
+from engine_alpha.ops.signal_digest import AssetSignals, SignalDigest
 
 __all__ = [
-    "IDLE_REASONS",
     "PHASE_AHEAD",
     "PHASE_COMPLETE",
     "AssetGate",
@@ -31,7 +31,6 @@ __all__ = [
     "evaluate_rollout",
 ]
 
-IDLE_REASONS = frozenset({"research_only", "asset_disabled"})
 PHASE_BENCHMARK = "2.0"
 PHASE_2_1 = "2.1"
 PHASE_2_2 = "2.2"
@@ -112,11 +111,10 @@ def _days(first: int | None, last: int | None) -> float:
     return 0.0 if first is None or last is None else (last - first) / DAY_MS
 
 
-def _monitored_days(
-    history: LedgerHistory, symbol: str, signals: Sequence[Mapping[str, Any]]
-) -> float:
+def _monitored_days(history: LedgerHistory, symbol: str, signals: AssetSignals) -> float:
     asset = history.asset(symbol)
-    stamps = [s["bar_ts"] for s in signals if s.get("reason") not in IDLE_REASONS]
+    active = signals.active_span()
+    stamps = [] if active is None else list(active)
     stamps += [t for t in (asset.first_ts, asset.last_ts) if t is not None]
     return _days(min(stamps), max(stamps)) if stamps else 0.0
 
@@ -142,7 +140,7 @@ def _asset_gate(
     config: ChloeConfig,
     symbol: str,
     history: LedgerHistory,
-    signals: Sequence[Mapping[str, Any]],
+    signals: AssetSignals,
     *,
     errors: int,
     research: ResearchDistribution | None,
@@ -261,7 +259,7 @@ def enable_blockers(config: ChloeConfig, state: RolloutState, symbol: str) -> tu
 def evaluate_rollout(
     config: ChloeConfig,
     history: LedgerHistory,
-    signals: Sequence[Mapping[str, Any]],
+    signals: SignalDigest,
     events: Sequence[Mapping[str, Any]],
     portfolio_blockers: Sequence[Blocker] | None,
     *,
@@ -271,16 +269,13 @@ def evaluate_rollout(
 
     `research`: each asset's researched signal distribution (none: its expectation is unknown).
     """
-    per_symbol: dict[str, list[Mapping[str, Any]]] = {}
-    for record in signals:
-        per_symbol.setdefault(str(record.get("symbol")), []).append(record)
     errors = errors_by_symbol(events)
     gates = {
         s: _asset_gate(
             config,
             s,
             history,
-            per_symbol.get(s, []),
+            signals.asset(s),
             errors=errors.get(s, 0),
             research=research.get(s),
         )

@@ -24,6 +24,7 @@ from engine_alpha.ops.blockers import Blocker
 from engine_alpha.ops.events import errors_by_symbol
 from engine_alpha.ops.history import LedgerHistory
 from engine_alpha.ops.reports_reader import ResearchCounts
+from engine_alpha.ops.signal_digest import AssetSignals, SignalDigest
 from engine_alpha.signals.breakout import BreakoutModel
 from engine_alpha.signals.catalog import ChosenModel, ModelFactory, chosen
 from engine_alpha.strategy.filters import FilterRules, refusal
@@ -234,19 +235,14 @@ def research_trades_per_day(
 
 
 def _signal_trades_per_day(
-    signals: Sequence[Mapping[str, Any]], rules: FilterRules, timeframe_ms: int
+    signals: AssetSignals, rules: FilterRules, timeframe_ms: int
 ) -> float | None:
-    if not signals:
+    span = signals.span()
+    if span is None:
         return None
-    stamps = [int(s["bar_ts"]) for s in signals]
-    days = (max(stamps) - min(stamps) + timeframe_ms) / DAY_MS
-    passed = sum(
-        1
-        for s in signals
-        if refusal(rules, s.get("regime"), s.get("direction"), s.get("confidence"), s.get("bucket"))
-        is None
-    )
-    return passed / days
+    first, last = span
+    days = (last - first + timeframe_ms) / DAY_MS
+    return signals.passed(rules) / days
 
 
 def _research_trades_per_day(
@@ -323,7 +319,7 @@ def _expected_trades(
     config: ChloeConfig,
     rules: FilterRules,
     *,
-    signals: Sequence[Mapping[str, Any]],
+    signals: AssetSignals,
     research: ResearchCounts | None,
     bars: Sequence[Bar],
     model: ChosenModel,
@@ -350,7 +346,7 @@ def _asset_risk(
     symbol: str,
     *,
     history: LedgerHistory,
-    signals: Sequence[Mapping[str, Any]],
+    signals: AssetSignals,
     bars: Sequence[Bar],
     research: ResearchCounts | None,
     as_of: int | None,
@@ -459,7 +455,7 @@ def assess_risk(
     config: ChloeConfig,
     history: LedgerHistory,
     *,
-    signals: Sequence[Mapping[str, Any]],
+    signals: SignalDigest,
     events: Sequence[Mapping[str, Any]],
     bars: Mapping[str, Sequence[Bar]],
     as_of_bar_ts: int | None,
@@ -473,15 +469,12 @@ def assess_risk(
     long-running reader's VolatilityMemo (the same figures, without rerunning the model).
     """
     params = params or RiskParams()
-    per_symbol: dict[str, list[Mapping[str, Any]]] = {}
-    for record in signals:
-        per_symbol.setdefault(str(record.get("symbol")), []).append(record)
     assets = {
         s: _asset_risk(
             config,
             s,
             history=history,
-            signals=per_symbol.get(s, []),
+            signals=signals.asset(s),
             bars=bars.get(s, ()),
             research=(research or {}).get(s),
             as_of=as_of_bar_ts,

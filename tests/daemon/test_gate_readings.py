@@ -13,10 +13,13 @@ import pytest
 
 from engine_alpha.config.config_loader import PAPER_FILE, load_config
 from engine_alpha.core.atomic_files import WriteFailedError
+from engine_alpha.daemon import notifications
 from engine_alpha.daemon.service import RunOptions, run_daemon
-from engine_alpha.daemon.startup_gates import rollout_now
+from engine_alpha.daemon.startup_gates import rollout_now, rollout_of
 from engine_alpha.ledger.reports_dir import SIGNALS_FILE
 from engine_alpha.ledger.signal_log import SignalLog
+from engine_alpha.ops.gates import RolloutState
+from engine_alpha.ops.history import LedgerHistory
 from engine_alpha.ops.reports_reader import read_jsonl
 from tests.conftest import SAMPLE_DATA, EditConfig
 from tests.live.test_parity import _cut_sample
@@ -90,3 +93,33 @@ def test_records_whose_flush_failed_are_not_handed_over(tmp_path: Path) -> None:
         log.flush()
     log.close(flush=False)
     assert kept == [{"bar_ts": 1}]
+
+
+def test_after_a_failed_reading_the_reports_are_read_in_full(
+    config_dir: Path, edit_config: EditConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reading that fails mid-fold may leave the folded history half done: it is dropped and
+    every later reading reads the files, so the last one still equals them."""
+    edit_config(PAPER_FILE, _readings_everywhere)
+    config = load_config(config_dir)
+    reports = tmp_path / "reports"
+    histories: list[LedgerHistory] = []
+
+    def failing_third(*args: Any) -> RolloutState:
+        histories.append(args[2])
+        if len(histories) == 3:
+            raise OSError("the disk went away for a moment")
+        return rollout_of(*args)
+
+    monkeypatch.setattr(notifications, "rollout_of", failing_third)
+    with Receiver() as receiver:
+        monkeypatch.setenv("CHLOE_NOTIFY_URLS", receiver.url)
+        code, daemon = run_daemon(
+            RunOptions(config_dir, reports, replay=True, data_dir=SAMPLE_DATA)
+        )
+    assert code == 0 and daemon is not None and daemon.notify is not None
+    assert len(histories) > 5
+    assert histories[1] is histories[0]  # folded: the same history carried forward
+    after = histories[3:]
+    assert len({id(h) for h in after}) == len(after)  # each read afresh from the files
+    assert daemon.notify.last_reading == rollout_now(config, reports)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine_alpha.notify.delivery import Delivery, _with_timeouts
+from engine_alpha.notify.delivery import STOP_KEEP, Delivery, _with_timeouts
 from engine_alpha.notify.messages import Message
 from engine_alpha.notify.secrets import NotifyTarget
 from tests.notify_receiver import TOKEN, Receiver
@@ -209,3 +209,29 @@ def test_what_the_stop_says_is_sent_even_when_the_queue_is_full() -> None:
     titles = [m["title"] for m in receiver.messages]
     assert titles[-1] == "Chloe stopped"
     assert counts.sent == len(titles) and counts.sent + counts.dropped == 21
+
+
+def test_the_backlog_kept_at_stop_goes_out_while_the_daemon_finishes() -> None:
+    """stopping() sends the newest messages at once, before close(): the daemon's last gate
+    reading overlaps them. What it offers then follows them, whatever the queue held."""
+    log = Log()
+    with Receiver() as receiver:
+        delivery = _delivery(receiver.url, log, queue_size=8, min_interval_s=30.0)
+        delivery.start()
+        delivery.offer(_message(0))
+        while not receiver.messages:
+            time.sleep(0.01)
+        delivery.offer(_message(1))
+        time.sleep(0.2)  # the sender holds message 1, waiting out the 30 s pacing
+        for i in range(2, 20):
+            delivery.offer(_message(i))  # 2-9 queue, 10-19 are dropped
+        delivery.stopping()
+        deadline = time.monotonic() + 10
+        while len(receiver.messages) < 2 + STOP_KEEP and time.monotonic() < deadline:
+            time.sleep(0.01)
+        before_close = [m["title"] for m in receiver.messages]
+        assert delivery.offer(Message("daemon_stopped", "Chloe stopped", "the figures"))
+        counts = delivery.close(flush_s=10)
+    assert before_close == ["title 0", "title 1"] + [f"title {i}" for i in range(5, 10)]
+    assert [m["title"] for m in receiver.messages] == [*before_close, "Chloe stopped"]
+    assert (counts.sent, counts.dropped) == (8, 10 + 3)

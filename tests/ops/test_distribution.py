@@ -10,6 +10,7 @@ from engine_alpha.config.models import AssetProfile, ObservationSettings, Signal
 from engine_alpha.ops.distribution import check_distribution
 from engine_alpha.ops.history import TakenTrade
 from engine_alpha.ops.reports_reader import ResearchDistribution, load_research_distributions
+from engine_alpha.ops.signal_digest import AssetSignals
 from engine_alpha.signals.catalog import plugin
 from tests.ops.factory import research_of, uniform_cells
 
@@ -33,7 +34,9 @@ def _signals(buckets: list[int], regime: str = "chop") -> list[dict[str, Any]]:
 def _check(signals: list[dict[str, Any]], **kwargs: Any) -> Any:
     kwargs.setdefault("taken", [])
     kwargs.setdefault("research", research_of(uniform_cells()))
-    return check_distribution(PROFILE, observation=OBSERVATION, signals=signals, **kwargs)
+    return check_distribution(
+        PROFILE, observation=OBSERVATION, signals=AssetSignals(signals), **kwargs
+    )
 
 
 def test_signals_spread_as_research_expects_match_and_count_per_bucket() -> None:
@@ -110,13 +113,17 @@ def test_the_research_must_be_of_the_model_the_profile_runs(tmp_path: Path) -> N
     }
     research = _research_file(tmp_path, mr_identity)
     runs_mr = check_distribution(
-        _profile_running(mr), observation=OBSERVATION, signals=signals, taken=[], research=research
+        _profile_running(mr),
+        observation=OBSERVATION,
+        signals=AssetSignals(signals),
+        taken=[],
+        research=research,
     )
     assert runs_mr.unknown is None and runs_mr.matches
     runs_breakout = check_distribution(
         _profile_running(None),
         observation=OBSERVATION,
-        signals=signals,
+        signals=AssetSignals(signals),
         taken=[],
         research=research,
     )
@@ -126,7 +133,11 @@ def test_the_research_must_be_of_the_model_the_profile_runs(tmp_path: Path) -> N
     assert "the profile runs 'breakout'" in runs_breakout.unknown
     other_params = _profile_running({"name": "mean_reversion", "params": {"entry_z": 3.0}})
     check = check_distribution(
-        other_params, observation=OBSERVATION, signals=signals, taken=[], research=research
+        other_params,
+        observation=OBSERVATION,
+        signals=AssetSignals(signals),
+        taken=[],
+        research=research,
     )
     assert check.unknown is not None and "the profile runs 'mean_reversion' (entry_z=3.0)" in (
         check.unknown
@@ -142,13 +153,17 @@ def test_research_written_before_models_were_named_reads_as_the_breakout(tmp_pat
     check = check_distribution(
         _profile_running(None),
         observation=OBSERVATION,
-        signals=signals,
+        signals=AssetSignals(signals),
         taken=[],
         research=research,
     )
     assert check.unknown is None and check.matches
     changed = _research_file(tmp_path, {**legacy, "channel_bars": 48})
     check = check_distribution(
-        _profile_running(None), observation=OBSERVATION, signals=signals, taken=[], research=changed
+        _profile_running(None),
+        observation=OBSERVATION,
+        signals=AssetSignals(signals),
+        taken=[],
+        research=changed,
     )
     assert check.unknown is not None and "(channel_bars=48)" in check.unknown

@@ -13,6 +13,7 @@ from engine_alpha.ops.blockers import Blocker
 from engine_alpha.ops.gates import RolloutState, enable_blockers, evaluate_rollout
 from engine_alpha.ops.history import fold_history
 from engine_alpha.ops.reports_reader import ResearchDistribution
+from engine_alpha.ops.signal_digest import SignalDigest
 from tests.conftest import EditConfig
 from tests.ops.factory import (
     DAY_MS,
@@ -55,7 +56,9 @@ def _evaluate(
     if research is None:
         research = {s: research_of(uniform_cells()) for s in config.profiler.assets}
     history = fold_history(journal.lines)
-    return evaluate_rollout(config, history, signals, events, portfolio, research=research)
+    return evaluate_rollout(
+        config, history, SignalDigest(signals), events, portfolio, research=research
+    )
 
 
 def _codes(blockers: Sequence[Blocker]) -> list[str]:

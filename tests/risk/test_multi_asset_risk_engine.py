@@ -22,6 +22,7 @@ from engine_alpha.ledger.journal import read_journal
 from engine_alpha.market.bars import Bar
 from engine_alpha.ops.history import fold_history
 from engine_alpha.ops.reports_reader import load_bars, load_research_counts
+from engine_alpha.ops.signal_digest import SignalDigest
 from engine_alpha.risk.multi_asset_risk_engine import (
     RiskReport,
     VolatilityMemo,
@@ -61,7 +62,7 @@ def _assess(
     return assess_risk(
         config,
         history,
-        signals=signals,
+        signals=SignalDigest(signals),
         events=events,
         bars=bars or {},
         as_of_bar_ts=as_of if as_of is not None else history.last_bar_ts,
@@ -320,7 +321,7 @@ def test_the_exposure_limit_holds_in_a_replay_journal(
     report = assess_risk(
         load_config(config_dir),
         history,
-        signals=signals,
+        signals=SignalDigest(signals),
         events=[],
         bars={},
         as_of_bar_ts=history.last_bar_ts,
@@ -348,7 +349,13 @@ def test_without_signals_the_rate_comes_from_the_research_output(
     assert set(counts) == {"BTCUSDT", "XRPUSDT"}
     history = fold_history([])
     report = assess_risk(
-        config, history, signals=[], events=[], bars={}, as_of_bar_ts=None, research=counts
+        config,
+        history,
+        signals=SignalDigest(),
+        events=[],
+        bars={},
+        as_of_bar_ts=None,
+        research=counts,
     )
     assert report.assets["BTCUSDT"].expected_trades_source == "research"
     assert report.assets["BTCUSDT"].expected_trades_per_day == pytest.approx(24 / 10)
@@ -406,7 +413,13 @@ def test_research_counts_of_another_model_are_not_used(
     counts = load_research_counts(tmp_path, ["BTCUSDT"])
     assert counts["BTCUSDT"].model == json_identity(None)  # no block: written by the breakout
     report = assess_risk(
-        config, fold_history([]), signals=[], events=[], bars={}, as_of_bar_ts=None, research=counts
+        config,
+        fold_history([]),
+        signals=SignalDigest(),
+        events=[],
+        bars={},
+        as_of_bar_ts=None,
+        research=counts,
     )
     assert report.assets["BTCUSDT"].expected_trades_source == "none"
     mr = json_identity(config.profiler.assets["BTCUSDT"].signal_model)
@@ -415,7 +428,13 @@ def test_research_counts_of_another_model_are_not_used(
     (tmp_path / "research" / "BTCUSDT" / "edge.json").write_text(json.dumps(body))
     counts = load_research_counts(tmp_path, ["BTCUSDT"])
     report = assess_risk(
-        config, fold_history([]), signals=[], events=[], bars={}, as_of_bar_ts=None, research=counts
+        config,
+        fold_history([]),
+        signals=SignalDigest(),
+        events=[],
+        bars={},
+        as_of_bar_ts=None,
+        research=counts,
     )
     assert report.assets["BTCUSDT"].expected_trades_source == "research"
     assert report.assets["BTCUSDT"].expected_trades_per_day == pytest.approx(24 / 10)
