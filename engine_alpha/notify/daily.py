@@ -3,13 +3,15 @@
 Fed every committed fill line in journal order and the bar time reached, it closes each UTC day
 the bars have passed, with the day's trades and PnL and the cumulative PF and drawdown at its
 end (StatsAccumulators seeded from the journal's past trades, so bit-identical to pf_local.json
-at that point).
+at that point). A closed day's rows are made only when its message is (a replay that floods
+the queue closes a thousand days whose summaries are dropped unmade).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,38 @@ import orjson
 
 from engine_alpha.core.units import DAY_MS
 from engine_alpha.ledger.metrics import StatsAccumulator, TradeStats
-from engine_alpha.notify.messages import DayFigures
+from engine_alpha.notify.messages import DayFigures, Message, daily_summary
 
-__all__ = ["PORTFOLIO", "DailyTally", "lines_since"]
+__all__ = ["PORTFOLIO", "ClosedDay", "DailyTally", "lines_since"]
 
 PORTFOLIO = "portfolio"
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedDay:
+    """A UTC day the bars have passed: each asset's trades and PnL that day, and the stats of
+    each asset and of the portfolio at its end."""
+
+    day_ms: int
+    today: Mapping[str, tuple[int, float]]
+    stats: Mapping[str, TradeStats]
+
+    def rows(self) -> list[DayFigures]:
+        """Every asset that has traded (symbol order), then the portfolio."""
+        rows = []
+        for symbol in sorted(s for s in self.stats if s != PORTFOLIO):
+            trades, pnl = self.today.get(symbol, (0, 0.0))
+            rows.append(DayFigures(symbol, trades, pnl, self.stats[symbol]))
+        trades = sum(t for t, _ in self.today.values())
+        # The day's portfolio PnL in the journal's order of the day's closes would need the
+        # lines again; a sum over assets in symbol order is the figure people check by hand.
+        pnl = sum(self.today[s][1] for s in sorted(self.today))
+        rows.append(DayFigures(PORTFOLIO, trades, pnl, self.stats[PORTFOLIO]))
+        return rows
+
+    def message(self) -> Message:
+        """The day's summary message."""
+        return daily_summary(self.day_ms, self.rows())
 
 
 class DailyTally:
@@ -48,7 +77,8 @@ class DailyTally:
             self._portfolio.add(pnl)
         self._day = None if day_ms is None else day_ms // DAY_MS
         self._today: dict[str, tuple[int, float]] = {}
-        self._shown: dict[str, tuple[int, TradeStats]] = {}
+        self._stats: dict[str, TradeStats] = {}  # at the last day's end, replaced, never changed
+        self._changed: set[str] = {*self._acc, PORTFOLIO}  # trades added since
 
     def begin(self, first_bar_ms: int) -> None:
         """The run's first bar time: its UTC day is the first to close (unless resumed)."""
@@ -71,10 +101,10 @@ class DailyTally:
 
     def advance(
         self, lines: Iterable[Mapping[str, Any]], reached_ms: int | None
-    ) -> list[tuple[int, list[DayFigures]]]:
+    ) -> list[ClosedDay]:
         """Count `lines` (a commit, in journal order); return every day closed on the way to
-        `reached_ms` (the last bar time stepped) as (day start ms, rows)."""
-        closed: list[tuple[int, list[DayFigures]]] = []
+        `reached_ms` (the last bar time stepped)."""
+        closed: list[ClosedDay] = []
         for line in lines:
             self._close_until(int(line["bar_ts"]) // DAY_MS, closed)
             if line["action"] != "close":
@@ -82,39 +112,31 @@ class DailyTally:
             symbol, pnl = line["symbol"], float(line["pnl_usd"])
             self._acc_for(symbol).add(pnl)
             self._portfolio.add(pnl)
+            self._changed.update((symbol, PORTFOLIO))
             trades, total = self._today.get(symbol, (0, 0.0))
             self._today[symbol] = (trades + 1, total + pnl)
         if reached_ms is not None:
             self._close_until(reached_ms // DAY_MS, closed)
         return closed
 
-    def _close_until(self, day: int, closed: list[tuple[int, list[DayFigures]]]) -> None:
+    def _close_until(self, day: int, closed: list[ClosedDay]) -> None:
         if self._day is None:
             self._day = day
         while self._day < day:
-            closed.append((self._day * DAY_MS, self._rows()))
+            closed.append(ClosedDay(self._day * DAY_MS, self._today, self._stats_now()))
             self._today = {}
             self._day += 1
 
-    def _rows(self) -> list[DayFigures]:
-        rows = []
-        for symbol in sorted(self._acc):
-            trades, pnl = self._today.get(symbol, (0, 0.0))
-            rows.append(DayFigures(symbol, trades, pnl, self._stats(symbol, self._acc[symbol])))
-        trades = sum(t for t, _ in self._today.values())
-        # The day's portfolio PnL in the journal's order of the day's closes would need the
-        # lines again; a sum over assets in symbol order is the figure people check by hand.
-        pnl = sum(self._today[s][1] for s in sorted(self._today))
-        rows.append(DayFigures(PORTFOLIO, trades, pnl, self._stats(PORTFOLIO, self._portfolio)))
-        return rows
-
-    def _stats(self, key: str, acc: StatsAccumulator) -> TradeStats:
-        """`acc.stats()`, the last day's snapshot again while no trade was added (most days of
-        most assets: a replay closes a thousand days in seconds)."""
-        shown = self._shown.get(key)
-        if shown is None or shown[0] != acc.trades:
-            shown = self._shown[key] = (acc.trades, acc.stats())
-        return shown[1]
+    def _stats_now(self) -> dict[str, TradeStats]:
+        """The stats of every asset and the portfolio now: the last day's again while no trade
+        was added (most days of most assets), else a new mapping."""
+        if self._changed:
+            stats = dict(self._stats)
+            for key in self._changed:
+                stats[key] = (self._portfolio if key == PORTFOLIO else self._acc[key]).stats()
+            self._stats = stats
+            self._changed = set()
+        return self._stats
 
 
 def lines_since(path: Path, since_ms: int, block: int = 1 << 16) -> list[dict[str, Any]]:

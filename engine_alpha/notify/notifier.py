@@ -58,8 +58,8 @@ class Notifier:
                     offer("position_closed", partial(messages.position_closed, line))
         days = self.tally.advance(lines, reached_ms)
         if self.settings.wants("daily_summary"):
-            for day_ms, rows in days:
-                offer("daily_summary", partial(messages.daily_summary, day_ms, rows))
+            for day in days:
+                offer("daily_summary", day.message)
         return len(days)
 
     def rollout(self, state: RolloutState) -> None:

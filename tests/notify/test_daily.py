@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine_alpha.core.units import DAY_MS, HOUR_MS
-from engine_alpha.notify.daily import PORTFOLIO, DailyTally, lines_since
+from engine_alpha.notify.daily import PORTFOLIO, ClosedDay, DailyTally, lines_since
 
 T0 = 1_690_000_000_000 // DAY_MS * DAY_MS
 SYMBOLS = ("ETHUSDT", "BTCUSDT", "SOLUSDT")
@@ -90,12 +90,13 @@ def test_each_day_closed_has_the_figures_of_a_recomputation(
         asset_equity_usd=EQUITY,
         day_ms=None,
     )
-    got = []
+    days: list[ClosedDay] = []
     for i in range(0, len(lines), chunk):
         part = lines[i : i + chunk]
-        got += tally.advance(part, part[-1]["bar_ts"])
+        days += tally.advance(part, part[-1]["bar_ts"])
     reached = ts + tail_hours * HOUR_MS
-    got += tally.advance([], reached)
+    days += tally.advance([], reached)
+    got = [(d.day_ms, d.rows()) for d in days]  # made after every day closed, as a message is
     closes = [x for x in lines if x["action"] == "close"]
     want = _expected(past, closes, lines[0]["bar_ts"] // DAY_MS, reached // DAY_MS)
     assert [day for day, _ in got] == [day for day, _ in want]
@@ -130,7 +131,8 @@ def test_a_restart_mid_day_counts_the_days_closes_already_in_the_journal(tmp_pat
         day_ms=last,
     )
     tally.resume(today)
-    ((day, rows),) = tally.advance([_close("ETHUSDT", T0 + 2 * DAY_MS, 1.0)], T0 + 2 * DAY_MS)
+    (closed,) = tally.advance([_close("ETHUSDT", T0 + 2 * DAY_MS, 1.0)], T0 + 2 * DAY_MS)
+    day, rows = closed.day_ms, closed.rows()
     assert day == T0 + DAY_MS
     by = {r.name: r for r in rows}
     assert (by["ETHUSDT"].trades, by["ETHUSDT"].pnl_usd) == (1, -4.0)
