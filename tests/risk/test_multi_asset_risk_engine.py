@@ -7,7 +7,7 @@ import json
 import math
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from engine_alpha.config.models import SignalModelChoice
 from engine_alpha.ledger.journal import read_journal
 from engine_alpha.market.bars import Bar
 from engine_alpha.ops.history import fold_history
-from engine_alpha.ops.reports_reader import load_bars, load_research_counts
+from engine_alpha.ops.reports_reader import ResearchCounts, load_bars, load_research_counts
 from engine_alpha.ops.signal_digest import SignalDigest
 from engine_alpha.risk.multi_asset_risk_engine import (
     RiskReport,
@@ -66,6 +66,19 @@ def _assess(
         events=events,
         bars=bars or {},
         as_of_bar_ts=as_of if as_of is not None else history.last_bar_ts,
+    )
+
+
+def _from_research(config: ChloeConfig, counts: Mapping[str, ResearchCounts]) -> RiskReport:
+    """Risk with no journal, signal or bar: what research alone says."""
+    return assess_risk(
+        config,
+        fold_history([]),
+        signals=SignalDigest(),
+        events=[],
+        bars={},
+        as_of_bar_ts=None,
+        research=counts,
     )
 
 
@@ -347,16 +360,7 @@ def test_without_signals_the_rate_comes_from_the_research_output(
     (tmp_path / "research" / "SOLUSDT" / "edge.json").write_text("{not json")
     counts = load_research_counts(tmp_path, ["BTCUSDT", "XRPUSDT", "SOLUSDT"])
     assert set(counts) == {"BTCUSDT", "XRPUSDT"}
-    history = fold_history([])
-    report = assess_risk(
-        config,
-        history,
-        signals=SignalDigest(),
-        events=[],
-        bars={},
-        as_of_bar_ts=None,
-        research=counts,
-    )
+    report = _from_research(config, counts)
     assert report.assets["BTCUSDT"].expected_trades_source == "research"
     assert report.assets["BTCUSDT"].expected_trades_per_day == pytest.approx(24 / 10)
     assert report.assets["XRPUSDT"].expected_trades_per_day == pytest.approx((7 + 5 + 3) / 10)
@@ -412,29 +416,13 @@ def test_research_counts_of_another_model_are_not_used(
     _edge_json(tmp_path / "research" / "BTCUSDT" / "edge.json", 240, cells)
     counts = load_research_counts(tmp_path, ["BTCUSDT"])
     assert counts["BTCUSDT"].model == json_identity(None)  # no block: written by the breakout
-    report = assess_risk(
-        config,
-        fold_history([]),
-        signals=SignalDigest(),
-        events=[],
-        bars={},
-        as_of_bar_ts=None,
-        research=counts,
-    )
+    report = _from_research(config, counts)
     assert report.assets["BTCUSDT"].expected_trades_source == "none"
     mr = json_identity(config.profiler.assets["BTCUSDT"].signal_model)
     body = json.loads((tmp_path / "research" / "BTCUSDT" / "edge.json").read_text())
     body["signal_distribution"] = {"model": mr, "signals": 24, "cells": cells}
     (tmp_path / "research" / "BTCUSDT" / "edge.json").write_text(json.dumps(body))
     counts = load_research_counts(tmp_path, ["BTCUSDT"])
-    report = assess_risk(
-        config,
-        fold_history([]),
-        signals=SignalDigest(),
-        events=[],
-        bars={},
-        as_of_bar_ts=None,
-        research=counts,
-    )
+    report = _from_research(config, counts)
     assert report.assets["BTCUSDT"].expected_trades_source == "research"
     assert report.assets["BTCUSDT"].expected_trades_per_day == pytest.approx(24 / 10)
