@@ -10,6 +10,8 @@ three operator features (with metrics) on, against all off; interleaved rounds.
   page before the run starts, then polls `/api/version` every 2 s and fetches the page when it
   changed, as an open browser does.
 - all: both, and the Prometheus endpoint on.
+- off-again: a second plain run in each round, measured against the first like the others:
+  what the method reads when nothing is added (this machine's noise).
 
 The journals of every variant must equal the plain run's apart from `wall_ts`.
 `--write-docs` records the result in the `## Operator features overhead` section of
@@ -41,7 +43,7 @@ from metrics_overhead import _free_port, _journal
 from replay import REPO, _config, _one_run
 
 SECTION = "## Operator features overhead"
-VARIANTS = ("off", "notify", "notify-quiet", "web", "all")
+VARIANTS = ("off", "off-again", "notify", "notify-quiet", "web", "all")
 PER_COMMIT_EVENTS = ("position_closed", "daily_summary", "gate_met", "gate_lost")
 NOTIFIED = ("notify", "notify-quiet", "all")
 BOOTSTRAP = 10_000
@@ -162,7 +164,8 @@ def _report(
             "closed, daily summary, gate met and gate lost off; web: `chloe web` on the same "
             "reports, the page opened before the run, then a client polling every 2 s and "
             "fetching the page on change; all: "
-            "notify, web and the metrics endpoint. vs off: the median over rounds of the run "
+            "notify, web and the metrics endpoint; off-again: a second plain run, whose "
+            "figure is the method's noise. vs off: the median over rounds of the run "
             "against the same round's plain run, in brackets its 95% bootstrap interval over "
             "rounds. CPU: the daemon's and its apprise child's (not the web view's, another "
             "process).",
