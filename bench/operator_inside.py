@@ -25,8 +25,8 @@ import time
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from operator_overhead import NOTIFIED, _configure, _Receiver
-from replay import REPO, _command, _config
+from operator_overhead import NOTIFIED, _Receiver, variant_configs
+from replay import REPO, _command
 
 VARIANTS = ("off", "notify-quiet", "notify", "burn")
 _HOOKED = (
@@ -85,11 +85,7 @@ def main() -> int:
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        configs = {}
-        for variant in VARIANTS:
-            (tmp / variant).mkdir()
-            configs[variant] = _config(tmp / variant)
-            _configure(configs[variant], metrics=False, quiet=variant == "notify-quiet")
+        configs = variant_configs(tmp, VARIANTS)
         for r in range(args.rounds):
             order = list(VARIANTS)
             rng.shuffle(order)

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -73,6 +73,17 @@ def _configure(config: Path, metrics: bool, quiet: bool = False) -> None:
     if quiet:
         data.setdefault("notifications", {})["events"] = dict.fromkeys(PER_COMMIT_EVENTS, False)
     paper.write_text(json.dumps(data, indent=2))
+
+
+def variant_configs(tmp: Path, variants: Sequence[str]) -> dict[str, Path]:
+    """A config directory under `tmp` for each variant: metrics on for `all`, the per-commit
+    events off for `notify-quiet`."""
+    configs = {}
+    for variant in variants:
+        (tmp / variant).mkdir()
+        configs[variant] = _config(tmp / variant)
+        _configure(configs[variant], metrics=variant == "all", quiet=variant == "notify-quiet")
+    return configs
 
 
 @contextmanager
@@ -227,11 +238,7 @@ def main() -> int:
     same = True
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        configs = {}
-        for variant in VARIANTS:
-            (tmp / variant).mkdir()
-            configs[variant] = _config(tmp / variant)
-            _configure(configs[variant], metrics=variant == "all", quiet=variant == "notify-quiet")
+        configs = variant_configs(tmp, VARIANTS)
         reference: list[dict[str, object]] | None = None
         index = 0
         rng = random.Random(0)
