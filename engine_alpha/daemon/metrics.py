@@ -159,8 +159,10 @@ class DaemonMetrics:
         self.registry.register(_Figures(self))
 
     def start(self) -> None:
-        """Serve /metrics on host:port in a daemon thread (OSError when the port is taken)."""
+        """Serve /metrics on host:port in a daemon thread (OSError when the port is taken);
+        port 0 takes a free port, which `port` then holds."""
         self._server, _ = start_http_server(self.port, addr=self.host, registry=self.registry)
+        self.port = self._server.server_port
 
     def stop(self) -> None:
         """Stop serving without waiting for it: the server's loop polls for a stop only every

@@ -212,9 +212,10 @@ def test_a_stopped_endpoint_closes_its_port_and_a_second_stop_is_harmless() -> N
     out the server's half-second poll); the port is still closed soon after."""
     from engine_alpha.daemon.metrics import DaemonMetrics
 
-    port = _free_port()
-    metrics = DaemonMetrics("127.0.0.1", port)
+    metrics = DaemonMetrics("127.0.0.1", 0)  # the port the system gives: no other test's
     metrics.start()
+    port = metrics.port
+    assert port != 0
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         assert b"chloe_journal_fills 0.0" in r.read()
     metrics.stop()
