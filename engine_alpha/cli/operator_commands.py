@@ -36,7 +36,7 @@ from engine_alpha.ops.operator_log import (
     EventAppender,
     operator_record,
 )
-from engine_alpha.ops.reports_reader import load_bars, read_jsonl
+from engine_alpha.ops.reports_reader import SIGNALS_FILE, load_bars, read_jsonl
 from engine_alpha.risk.multi_asset_risk_engine import RiskReport
 
 __all__ = ["HANDLERS", "run_command"]
@@ -74,11 +74,20 @@ def _gather(args: argparse.Namespace) -> PanelData:
     config_dir, reports_dir = _dirs(args)
     config = _config(config_dir)
     try:
-        return gather(config, reports_dir, _bars(config, getattr(args, "data", None)))
+        data = gather(config, reports_dir, _bars(config, getattr(args, "data", None)))
     except JournalError as exc:
         raise _CommandError(
             EXIT_JOURNAL_DAMAGED, f"journal damaged, cannot read it:\n{exc}"
         ) from None
+    for name, skipped in sorted(data.snapshot.skipped_lines.items()):
+        if skipped:
+            print(
+                f"chloe: {reports_dir / name}: {skipped} line(s) skipped (not a JSON object"
+                + (" with an int bar_ts" if name == SIGNALS_FILE else "")
+                + "); the figures leave them out",
+                file=sys.stderr,
+            )
+    return data
 
 
 def _json(data: Any) -> None:

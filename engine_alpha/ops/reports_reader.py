@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ __all__ = [
     "ReportsSnapshot",
     "ResearchCounts",
     "ResearchDistribution",
+    "is_signal_record",
     "load_bars",
     "load_reports",
     "load_research_counts",
@@ -67,8 +68,18 @@ class ReportsSnapshot:
     pf_local: dict[str, Any] | None = None
 
 
-def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """Objects of a JSON-lines file and how many lines were skipped (not a JSON object)."""
+def is_signal_record(record: Mapping[str, Any]) -> bool:
+    """A signal log record: an int `bar_ts` (the daemon writes one on every line). A line
+    without one cannot be placed in time, so the readers skip it (counted), as a line that is
+    not JSON."""
+    return type(record.get("bar_ts")) is int
+
+
+def read_jsonl(
+    path: Path, keep: Callable[[Mapping[str, Any]], bool] | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Objects of a JSON-lines file (those `keep` accepts, when given) and how many lines were
+    skipped (not a JSON object, or refused by `keep`)."""
     records: list[dict[str, Any]] = []
     skipped = 0
     try:
@@ -87,7 +98,7 @@ def read_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
             except orjson.JSONDecodeError:
                 skipped += 1
                 continue
-            if isinstance(parsed, dict):
+            if isinstance(parsed, dict) and (keep is None or keep(parsed)):
                 records.append(parsed)
             else:
                 skipped += 1
@@ -104,7 +115,7 @@ def load_reports(reports_dir: Path) -> ReportsSnapshot:
     for name in (SIGNALS_FILE, EVENTS_FILE):
         path = reports_dir / name
         snap.present[name] = path.exists()
-        records, skipped = read_jsonl(path)
+        records, skipped = read_jsonl(path, is_signal_record if name == SIGNALS_FILE else None)
         snap.skipped_lines[name] = skipped
         if name == SIGNALS_FILE:
             snap.signals = records

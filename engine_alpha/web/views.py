@@ -23,7 +23,12 @@ from engine_alpha.dashboard.multi_asset_panel import PanelData, gather, status_d
 from engine_alpha.dashboard.trades_view import trades_section_html
 from engine_alpha.ledger.reports_dir import SIGNALS_FILE
 from engine_alpha.ledger.round_trips import trades_summary
-from engine_alpha.ops.reports_reader import load_bars, read_jsonl, report_mtimes
+from engine_alpha.ops.reports_reader import (
+    is_signal_record,
+    load_bars,
+    read_jsonl,
+    report_mtimes,
+)
 from engine_alpha.ops.trades import trip_row
 from engine_alpha.research.html import read_summary, read_sweep, research_section_html
 from engine_alpha.risk.multi_asset_risk_engine import VolatilityMemo
@@ -109,7 +114,7 @@ class ReportsView:
     def signals(self, symbol: str | None, reason: str | None, limit: int) -> dict[str, Any]:
         """The signal log's records of `symbol` and `reason` (each optional), the newest `limit`
         of them in log order, and how many matched."""
-        records, _ = read_jsonl(self.reports_dir / SIGNALS_FILE)
+        records, _ = read_jsonl(self.reports_dir / SIGNALS_FILE, is_signal_record)
         matched = [
             r
             for r in records

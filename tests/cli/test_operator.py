@@ -96,6 +96,25 @@ def test_status_reads_the_directories_from_the_environment(
     assert json.loads(out)["assets"]["ETHUSDT"]["trades"] == 12
 
 
+def test_signal_lines_without_a_bar_time_are_skipped_counted_and_named(
+    capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
+) -> None:
+    """A hand-edited or foreign line in signals.jsonl: status reads on and says so, and its
+    figures are those of the file without that line."""
+    reports = tmp_path / "reports"  # the same path both times: status names its files
+    _stable_eth_reports(reports)
+    clean = _status(capsys, config_dir, reports)
+    with (reports / "signals.jsonl").open("a") as f:
+        f.write('{"symbol": "ETHUSDT", "regime": "chop", "bucket": 3}\n')  # no bar_ts
+        f.write('{"symbol": "ETHUSDT", "bar_ts": "1700000000000", "regime": "chop"}\n')
+        f.write('{"symbol": "ETHUSDT", "bar_ts": true, "regime": "chop"}\n')
+    code, out, err = _run(capsys, "status", "--json", *_dirs(config_dir, reports))
+    assert code == EXIT_OK
+    assert f"{reports / 'signals.jsonl'}: 3 line(s) skipped" in err
+    odd = json.loads(out)
+    assert odd["assets"] == clean["assets"] and odd["rollout"] == clean["rollout"]
+
+
 def test_enable_is_refused_while_the_previous_asset_is_not_stable(
     capsys: pytest.CaptureFixture[str], config_dir: Path, tmp_path: Path
 ) -> None:

@@ -28,7 +28,10 @@ OBSERVATION = ObservationSettings()
 
 
 def _signals(buckets: list[int], regime: str = "chop") -> list[dict[str, Any]]:
-    return [{"regime": regime, "bucket": b, "confidence": b / 10 + 0.05} for b in buckets]
+    return [
+        {"bar_ts": i * 3_600_000, "regime": regime, "bucket": b, "confidence": b / 10 + 0.05}
+        for i, b in enumerate(buckets)
+    ]
 
 
 def _check(signals: list[dict[str, Any]], **kwargs: Any) -> Any:
