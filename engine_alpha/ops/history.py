@@ -82,7 +82,9 @@ class LedgerHistory:
         """Fold one fill line, in journal order."""
         symbol = line["symbol"]
         bar_ts = int(line["bar_ts"])
-        history = self.assets.setdefault(symbol, AssetHistory())
+        history = self.assets.get(symbol)
+        if history is None:  # not setdefault: an AssetHistory per line costs more than the rest
+            history = self.assets[symbol] = AssetHistory()
         history.see(bar_ts)
         if line["action"] == "open":
             history.open_notional_usd = float(line["notional_usd"])
@@ -97,14 +99,13 @@ class LedgerHistory:
                 )
             )
         else:
+            pnl_usd, pnl_bps = float(line["pnl_usd"]), float(line["pnl_bps"])
             history.open_notional_usd = 0.0
-            history.pnls.append(float(line["pnl_usd"]))
-            history.pnl_bps.append(float(line["pnl_bps"]))
+            history.pnls.append(pnl_usd)
+            history.pnl_bps.append(pnl_bps)
             history.exit_ts.append(bar_ts)
-            history.closed_cells.append(
-                (str(line["regime"]), int(line["bucket"]), float(line["pnl_bps"]))
-            )
-            self.portfolio_pnls.append(float(line["pnl_usd"]))
+            history.closed_cells.append((str(line["regime"]), int(line["bucket"]), pnl_bps))
+            self.portfolio_pnls.append(pnl_usd)
             self.portfolio_exit_ts.append(bar_ts)
         if self.last_bar_ts is None or bar_ts > self.last_bar_ts:
             self.last_bar_ts = bar_ts

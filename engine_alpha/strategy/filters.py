@@ -19,6 +19,7 @@ __all__ = [
     "REFUSED_MIN_CONF",
     "REFUSED_REGIME",
     "FilterRules",
+    "cell_refusal",
     "refusal",
 ]
 
@@ -88,7 +89,7 @@ def refusal(
 
     A missing input cannot be decided and refuses with the code of the rule that needed it.
     """
-    cell = _cell_refusal(rules, regime, bucket)
+    cell = cell_refusal(rules, regime, bucket)
     if cell is not None:
         return cell
     if confidence is None or confidence < rules.min_conf:
@@ -98,8 +99,9 @@ def refusal(
     return None
 
 
-def _cell_refusal(rules: FilterRules, regime: str | None, bucket: int | None) -> str | None:
-    """The regime/bucket part of the rule: enabled regime and bucket, or an allowed cell."""
+def cell_refusal(rules: FilterRules, regime: str | None, bucket: int | None) -> str | None:
+    """The regime/bucket part of `refusal`, which checks it first: enabled regime and bucket, or
+    an allowed cell."""
     if regime is None:
         return REFUSED_REGIME
     if bucket is not None and f"{regime}|{bucket}" in rules.allowed_cells:

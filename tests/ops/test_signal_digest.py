@@ -13,14 +13,16 @@ from engine_alpha.ops.signal_digest import AssetSignals, SignalDigest
 from engine_alpha.strategy.filters import FilterRules, refusal
 
 REGIMES = ("trend_up", "trend_down", "high_vol", "chop", None)
+ODD_REGIMES = (1, True)  # not str: the filter is asked per record, never per cell
 REASONS = ("taken", "regime", "bucket", "research_only", "asset_disabled", None)
 
 records = st.fixed_dictionaries(
     {
         "symbol": st.sampled_from(("BTCUSDT", "ETHUSDT", "SOLUSDT")),
         "bar_ts": st.integers(0, 10**13),
-        "regime": st.sampled_from(REGIMES),
-        "bucket": st.one_of(st.none(), st.integers(-1, 11), st.just("7")),
+        "regime": st.sampled_from(REGIMES + ODD_REGIMES),
+        # equal to an int but another type ("3" differs from "3.0" or "True" in a cell name)
+        "bucket": st.one_of(st.none(), st.integers(-1, 11), st.sampled_from(("7", True, 3.0))),
         "confidence": st.one_of(st.none(), st.floats(0.0, 1.0)),
         "direction": st.sampled_from(("long", "short", None)),
         "reason": st.sampled_from(REASONS),
@@ -32,7 +34,9 @@ rules = st.builds(
     enabled_regimes=st.frozensets(st.sampled_from(REGIMES[:4])),
     preferred_buckets=st.frozensets(st.integers(0, 9)),
     avoid_buckets=st.frozensets(st.integers(0, 9)),
-    allowed_cells=st.frozensets(st.sampled_from(("chop|3", "high_vol|9", "trend_up|0"))),
+    allowed_cells=st.frozensets(
+        st.sampled_from(("chop|3", "high_vol|9", "trend_up|0", "chop|7", "chop|True", "1|3.0"))
+    ),
     min_conf=st.floats(0.0, 1.0),
     direction=st.sampled_from(("long", "short", None)),
 )
@@ -98,3 +102,24 @@ def test_a_record_without_a_symbol_is_kept_apart_and_a_bad_stamp_still_raises() 
     assert len(digest.asset("None")) == 1 and len(digest.asset("ETHUSDT")) == 0
     with pytest.raises(ValueError):  # as int("x") in a plain pass
         digest.asset("BTCUSDT").span()
+
+
+def test_a_bucket_equal_to_an_int_is_filtered_by_its_own_cell_name() -> None:
+    """True == 1 and 3.0 == 3, but the cells "chop|True" and "chop|3.0" name only those."""
+    r = FilterRules(
+        mode="paper",
+        enabled_regimes=frozenset(),
+        preferred_buckets=frozenset(),
+        avoid_buckets=frozenset(),
+        allowed_cells=frozenset({"chop|True", "chop|3.0"}),
+        min_conf=0.0,
+        direction=None,
+    )
+    for buckets in ((1, True, 3, 3.0), (True, 1, 3.0, 3)):
+        signals = [
+            {"symbol": "BTCUSDT", "bar_ts": i, "regime": "chop", "bucket": b}
+            | {"confidence": 0.5, "direction": "long"}
+            for i, b in enumerate(buckets)
+        ]
+        assert SignalDigest(signals).asset("BTCUSDT").passed(r) == _plain(signals, r)["passed"]
+        assert _plain(signals, r)["passed"] == 2
