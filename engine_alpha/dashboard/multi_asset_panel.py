@@ -77,8 +77,8 @@ class PanelData:
 
 def _as_of(history: LedgerHistory, snapshot: ReportsSnapshot) -> int | None:
     """The last bar the daemon acted on: the latest of journal, signals and the daemon's reports."""
-    stamps = [s["bar_ts"] for s in snapshot.signals if isinstance(s.get("bar_ts"), int)]
-    candidates = [history.last_bar_ts, max(stamps, default=None)]
+    # every record has an int bar_ts: load_reports skips the others (is_signal_record)
+    candidates = [history.last_bar_ts, max((s["bar_ts"] for s in snapshot.signals), default=None)]
     for report in (snapshot.pf_local, snapshot.daemon_status):
         key = "as_of_bar_ts" if report is snapshot.pf_local else "last_bar_ts"
         value = (report or {}).get(key)

@@ -60,8 +60,8 @@ class AssetSignals:
     def _fold(self) -> None:
         """Carry the span, the active span and the cells over the records appended since the
         last fold: one pass for the three, keeping the first of equal values (as min and max
-        do). A record whose `bar_ts` is not an int raises here (as `int()` in a plain pass)
-        and leaves the figures as they were."""
+        do). A record whose `bar_ts` `int()` refuses raises here, as in a plain pass, and
+        leaves the figures as they were."""
         records = self.records
         if self._seen == len(records):
             return
