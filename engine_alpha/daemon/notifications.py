@@ -3,11 +3,11 @@
 The gates are read off the event loop (a thread), after a UTC day ends and at most every
 `gate_check_interval_s`, and once more at stop; a reading compared with the one before gives
 gate met / gate lost. The first reading reads the reports in full and keeps them folded (the
-journal's history, the signal records by asset); each later one folds in only what this run
-has made durable since (each commit's journal lines, the signal log's flushed records: the
-files' contents, not read again) and reads the events file as it is. After a reading fails,
-every later one reads the reports in full. Reports too large to read at start are not read here
-either.
+journal's history, the signal records' figures by asset); each later one folds in only what
+this run has made durable since (each commit's journal lines; the signal log's flushed records,
+folded on the loop as each flush ends, so no record is held: the files' contents, not read
+again) and reads the events file as it is. After a reading or a fold fails, every later reading
+reads the reports in full. Reports too large to read at start are not read here either.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from engine_alpha.ops.history import LedgerHistory, fold_history
 from engine_alpha.ops.reports_reader import load_reports, read_jsonl
 from engine_alpha.ops.signal_digest import SignalDigest
 
-_New = tuple[list[Mapping[str, Any]], list[dict[str, Any]]]
+_New = tuple[list[Mapping[str, Any]], SignalDigest]
 
 __all__ = ["DaemonNotifications"]
 
@@ -67,7 +67,8 @@ class DaemonNotifications:
         self._folded: _Folded | None = None
         # made durable since the last reading (the loop appends, a reading takes them)
         self._new_lines: list[Mapping[str, Any]] = []
-        self._new_signals: list[dict[str, Any]] = []
+        self._new_signals = SignalDigest()
+        self._fold_failed = False  # a flushed record the digest refused: read in full next
         self.first_reading: RolloutState | None = None
         """The gates as read at start (the start-up warnings use it too)."""
         self.last_reading: RolloutState | None = None
@@ -85,7 +86,7 @@ class DaemonNotifications:
             self.first_reading = await asyncio.to_thread(self._read_gates, None, True)
             if self._folded is not None:
                 self._folding = True
-                self._signal_log.keep(self._new_signals)
+                self._signal_log.keep(self._flushed)
         self.notifier.started(feed=feed, trading=trading, journal_lines=lines)
         self._log.info("notifications_on", targets=self.notifier.delivery.target_names)
 
@@ -101,20 +102,29 @@ class DaemonNotifications:
     def _stop_folding(self) -> None:
         self._folding = False
         self._folded = None
-        self._new_lines, self._new_signals = [], []
+        self._new_lines, self._new_signals = [], SignalDigest()
         self._signal_log.keep(None)
+
+    def _flushed(self, records: list[dict[str, Any]]) -> None:
+        """The signal log's flush, durable: fold its records (on the loop, never raising)."""
+        if self._fold_failed:
+            return
+        try:
+            self._new_signals.extend(records)
+        except Exception as exc:  # noqa: BLE001 - the flush succeeded; the next reading reads all
+            self._fold_failed = True
+            self._log.warning("gate_fold_failed", problem=repr(exc))
 
     def _take_new(self) -> _New | None:
         """What was made durable since the last reading (None: the reports are read in full).
         On the loop, between readings: the commits and the signal log's flushes append there."""
         if not self._folding:
             return None
-        if self._folded is None:  # the last reading failed
+        if self._folded is None or self._fold_failed:  # the last reading or a fold failed
             self._stop_folding()
             return None
         lines, self._new_lines = self._new_lines, []
-        signals = list(self._new_signals)
-        self._new_signals.clear()  # the signal log keeps appending to this list
+        signals, self._new_signals = self._new_signals, SignalDigest()
         return lines, signals
 
     def _read_gates(self, new: _New | None, first: bool = False) -> RolloutState | None:
@@ -130,7 +140,7 @@ class DaemonNotifications:
                 history, signals = folded.history, folded.signals
                 for line in new[0]:
                     history.apply(line)
-                signals.extend(new[1])
+                signals.merge(new[1])
                 events, _ = read_jsonl(self.reports_dir / EVENTS_FILE)
                 keep = True
             state = rollout_of(self.config, self.reports_dir, history, signals, events)

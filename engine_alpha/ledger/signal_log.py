@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,8 @@ class SignalLog:
 
     A flush that fails (disk full, read-only file) is rolled back to the last complete record
     and raises `WriteFailedError`: the log never holds half a line, and nothing more is written.
-    `keep(list)` hands each record to that list once it is durable, in file order: what a
-    reader of the file would get, for a reader in this process.
+    `keep(into)` hands each flush's records to `into` once they are durable, in file order: what
+    a reader of the file would get, for a reader in this process.
     """
 
     __slots__ = ("_buffer", "_failed", "_fd", "_kept", "_unflushed", "path", "records")
@@ -117,12 +118,13 @@ class SignalLog:
         self._buffer: list[bytes] = []
         self._failed: WriteFailedError | None = None
         self.records = 0
-        self._kept: list[dict[str, Any]] | None = None
+        self._kept: Callable[[list[dict[str, Any]]], None] | None = None
         self._unflushed: list[dict[str, Any]] = []
 
-    def keep(self, into: list[dict[str, Any]] | None) -> None:
-        """From now on hand each record to `into` once it is durable (None: no longer). Only
-        between flushes: a record queued before would be missed."""
+    def keep(self, into: Callable[[list[dict[str, Any]]], None] | None) -> None:
+        """From now on call `into` with each flush's records once they are durable (None: no
+        longer). Only between flushes: a record queued before would be missed. `into` runs
+        after the records are written, so it must not raise: the flush has succeeded."""
         if into is not None and self._buffer:
             raise RuntimeError("signal records are waiting for a flush")
         self._kept, self._unflushed = into, []
@@ -158,7 +160,7 @@ class SignalLog:
             raise self._failed from exc
         self._buffer.clear()
         if self._kept is not None:
-            self._kept += unflushed
+            self._kept(unflushed)
 
     def close(self, *, flush: bool = True) -> None:
         """Flush (unless told not to, after a failure) and close the file."""

@@ -60,10 +60,10 @@ def test_the_signal_log_hands_over_only_what_is_durable(tmp_path: Path) -> None:
     log = SignalLog(path)
     log.record({"bar_ts": 1, "reason": "before"})  # queued before keeping began: not handed
     with pytest.raises(RuntimeError, match="waiting for a flush"):
-        log.keep([])
+        log.keep([].extend)
     log.flush()
     kept: list[dict[str, Any]] = []
-    log.keep(kept)
+    log.keep(kept.extend)
     log.record({"bar_ts": 2, "reason": "a"})
     log.record({"bar_ts": 3, "reason": "b"})
     assert kept == []  # not durable yet
@@ -80,7 +80,7 @@ def test_the_signal_log_hands_over_only_what_is_durable(tmp_path: Path) -> None:
 def test_records_whose_flush_failed_are_not_handed_over(tmp_path: Path) -> None:
     log = SignalLog(tmp_path / SIGNALS_FILE)
     kept: list[dict[str, Any]] = []
-    log.keep(kept)
+    log.keep(kept.extend)
     log.record({"bar_ts": 1})
     log.flush()
     full = os.open("/dev/full", os.O_WRONLY)
@@ -123,3 +123,48 @@ def test_after_a_failed_reading_the_reports_are_read_in_full(
     after = histories[3:]
     assert len({id(h) for h in after}) == len(after)  # each read afresh from the files
     assert daemon.notify.last_reading == rollout_now(config, reports)
+
+
+def test_after_a_flush_the_fold_refused_the_reports_are_read_in_full(
+    config_dir: Path,
+    edit_config: EditConfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The signal log's flushes are folded on the loop as they end; a record the fold refuses
+    (here a stamp `int()` refuses, slipped into the third flush) costs the fold, never the
+    flush or the commit: the next readings read the files, and the last one equals them."""
+    edit_config(PAPER_FILE, _readings_everywhere)
+    config = load_config(config_dir)
+    reports = tmp_path / "reports"
+    histories: list[LedgerHistory] = []
+    flushes: list[int] = []
+    fold = notifications.DaemonNotifications._flushed
+
+    def third_refused(self: Any, records: list[dict[str, Any]]) -> None:
+        flushes.append(len(histories))
+        bad = [{"symbol": "BTCUSDT", "bar_ts": "not a time"}] if len(flushes) == 3 else []
+        fold(self, records + bad)
+
+    def recorded(*args: Any) -> RolloutState:
+        histories.append(args[2])
+        return rollout_of(*args)
+
+    monkeypatch.setattr(notifications.DaemonNotifications, "_flushed", third_refused)
+    monkeypatch.setattr(notifications, "rollout_of", recorded)
+    with Receiver() as receiver:
+        monkeypatch.setenv("CHLOE_NOTIFY_URLS", receiver.url)
+        code, daemon = run_daemon(
+            RunOptions(config_dir, reports, replay=True, data_dir=SAMPLE_DATA)
+        )
+    assert code == 0 and daemon is not None and daemon.notify is not None
+    assert "gate_fold_failed" in capsys.readouterr().out
+    readings_before = flushes[2]  # readings taken before the refused flush
+    assert len(histories) > readings_before + 2
+    assert all(h is histories[0] for h in histories[:readings_before])  # folded till then
+    after = histories[readings_before:]
+    assert len({id(h) for h in after}) == len(after)  # each read afresh from the files
+    assert daemon.notify.last_reading == rollout_now(config, reports)
+    signals, skipped = read_jsonl(reports / SIGNALS_FILE)
+    assert skipped == 0 and len(signals) == daemon.trader.signal_log.records
