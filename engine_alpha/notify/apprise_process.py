@@ -1,10 +1,11 @@
 """apprise in a process of its own (core/child_process.py), spoken to over a pipe.
 
-apprise imports every one of its ~100 service plugins on first use (about half a second of CPU),
-and a plugin runs arbitrary client code. In a child process that work runs on another core,
-beside the daemon's start rather than inside it, and no plugin can hold the daemon's
-interpreter. Two requests: `load` (the URLs: which ones apprise can use) and `send` (one message
-to one loaded URL: whether the service took it). URLs travel only on the pipe, never in argv or
+Importing apprise takes about 0.2 s of CPU and its plugins more (all ~190: 0.4 s, when a URL's
+schema is not found in their sources, notify/apprise_plugins.py), and a plugin runs arbitrary
+client code. In a child process that work runs on another core, beside the daemon's start
+rather than inside it, and no plugin can hold the daemon's interpreter. Two requests: `load`
+(the URLs: which ones apprise can use) and `send` (one message to one loaded URL: whether the
+service took it). URLs travel only on the pipe, never in argv or
 the environment (`CHLOE_NOTIFY_URLS` is left out of the child's).
 
     python -m engine_alpha.notify.apprise_process   (started by AppriseProcess, not by hand)
@@ -72,23 +73,22 @@ class AppriseProcess:
 
 
 def _start() -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Import apprise and its plugins (the slow part) before the first request."""
+    """Import apprise (the slow part) before the first request; `load` loads the plugins the
+    URLs need."""
     import logging
 
     import apprise
 
+    from engine_alpha.notify.apprise_plugins import instantiate_all
+
     quiet = logging.getLogger("apprise")  # its records may quote URLs
     quiet.propagate = False
     quiet.handlers = [logging.NullHandler()]
-    manager: Any = apprise.NotificationManager()  # type: ignore[no-untyped-call]
-    manager.load_modules()
     services: list[Any] = []
 
     def handle(request: dict[str, Any]) -> dict[str, Any]:
         if request["op"] == "load":
-            # The plugin itself, whose notify() sends on this thread: Apprise.notify() would
-            # hand sends to a pool.
-            services[:] = [apprise.Apprise.instantiate(url) for url in request["urls"]]
+            services[:] = instantiate_all(apprise, request["urls"])
             return {"usable": [s is not None for s in services]}
         service = services[request["target"]]
         kind = apprise.NotifyType(request["type"])
