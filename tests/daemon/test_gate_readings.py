@@ -14,7 +14,7 @@ import pytest
 from engine_alpha.config.config_loader import PAPER_FILE, load_config
 from engine_alpha.core.atomic_files import WriteFailedError
 from engine_alpha.daemon import notifications
-from engine_alpha.daemon.service import RunOptions, run_daemon
+from engine_alpha.daemon.service import Daemon, RunOptions, run_daemon
 from engine_alpha.daemon.startup_gates import rollout_now, rollout_of
 from engine_alpha.ledger.reports_dir import SIGNALS_FILE
 from engine_alpha.ledger.signal_log import SignalLog
@@ -95,6 +95,17 @@ def test_records_whose_flush_failed_are_not_handed_over(tmp_path: Path) -> None:
     assert kept == [{"bar_ts": 1}]
 
 
+def _notified_replay(config_dir: Path, reports: Path, monkeypatch: pytest.MonkeyPatch) -> Daemon:
+    """The sample replay with notifications to a loopback receiver; it must end cleanly."""
+    with Receiver() as receiver:
+        monkeypatch.setenv("CHLOE_NOTIFY_URLS", receiver.url)
+        code, daemon = run_daemon(
+            RunOptions(config_dir, reports, replay=True, data_dir=SAMPLE_DATA)
+        )
+    assert code == 0 and daemon is not None and daemon.notify is not None
+    return daemon
+
+
 def test_after_a_failed_reading_the_reports_are_read_in_full(
     config_dir: Path, edit_config: EditConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -112,13 +123,8 @@ def test_after_a_failed_reading_the_reports_are_read_in_full(
         return rollout_of(*args)
 
     monkeypatch.setattr(notifications, "rollout_of", failing_third)
-    with Receiver() as receiver:
-        monkeypatch.setenv("CHLOE_NOTIFY_URLS", receiver.url)
-        code, daemon = run_daemon(
-            RunOptions(config_dir, reports, replay=True, data_dir=SAMPLE_DATA)
-        )
-    assert code == 0 and daemon is not None and daemon.notify is not None
-    assert len(histories) > 5
+    daemon = _notified_replay(config_dir, reports, monkeypatch)
+    assert daemon.notify is not None and len(histories) > 5
     assert histories[1] is histories[0]  # folded: the same history carried forward
     after = histories[3:]
     assert len({id(h) for h in after}) == len(after)  # each read afresh from the files
@@ -153,13 +159,8 @@ def test_after_a_flush_the_fold_refused_the_reports_are_read_in_full(
 
     monkeypatch.setattr(notifications.DaemonNotifications, "_flushed", third_refused)
     monkeypatch.setattr(notifications, "rollout_of", recorded)
-    with Receiver() as receiver:
-        monkeypatch.setenv("CHLOE_NOTIFY_URLS", receiver.url)
-        code, daemon = run_daemon(
-            RunOptions(config_dir, reports, replay=True, data_dir=SAMPLE_DATA)
-        )
-    assert code == 0 and daemon is not None and daemon.notify is not None
-    assert "gate_fold_failed" in capsys.readouterr().out
+    daemon = _notified_replay(config_dir, reports, monkeypatch)
+    assert daemon.notify is not None and "gate_fold_failed" in capsys.readouterr().out
     readings_before = flushes[2]  # readings taken before the refused flush
     assert len(histories) > readings_before + 2
     assert all(h is histories[0] for h in histories[:readings_before])  # folded till then
