@@ -18,17 +18,18 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["instantiate_all", "plugin_modules", "url_schema"]
+__all__ = ["instantiate_all", "plugin_modules", "scheme_of"]
 
 _PROTOCOL = re.compile(rb"""\b(?:secure_)?protocol\s*=\s*(\([^)]*\)|\[[^\]]*\]|"[^"]*"|'[^']*')""")
 _QUOTED = re.compile(rb"""["']([^"']*)["']""")
 _PLUGINS_PACKAGE = "apprise.plugins"
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 
-def url_schema(url: str) -> str | None:
-    """The schema of an apprise URL, lowercased (None: no `://`)."""
-    schema, sep, _ = url.partition("://")
-    return schema.strip().lower() if sep and schema.strip() else None
+def scheme_of(url: str) -> str | None:
+    """The URL's scheme (`tgram`, `json`), or None when it has none."""
+    match = _SCHEME.match(url)
+    return match.group(1).lower() if match else None
 
 
 def plugin_modules(root: Path, schemas: Iterable[str]) -> set[str] | None:
@@ -78,7 +79,7 @@ def instantiate_all(apprise: Any, urls: Sequence[str]) -> list[Any]:
 
 def _load_named(apprise: Any, manager: Any, urls: Sequence[str]) -> None:
     """Load the plugin modules that state the URLs' schemas (nothing when one is unknown)."""
-    schemas = {url_schema(u) for u in urls}
+    schemas = {scheme_of(u) for u in urls}
     if None in schemas or manager:
         return
     root = Path(apprise.__file__).parent / "plugins"

@@ -16,14 +16,14 @@ from pathlib import Path
 
 from engine_alpha.config.config_loader import ConfigError, load_json
 from engine_alpha.core.atomic_files import private_file_problem
+from engine_alpha.notify.apprise_plugins import scheme_of
 
-__all__ = ["NOTIFY_FILE", "URLS_ENV", "NotifyTarget", "load_targets", "scheme_of", "source_given"]
+__all__ = ["NOTIFY_FILE", "URLS_ENV", "NotifyTarget", "load_targets", "source_given"]
 
 URLS_ENV = "CHLOE_NOTIFY_URLS"
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"  # systemd's LoadCredential= (docs/operations.md)
 NOTIFY_FILE = "notify.json"
 _SPLIT = re.compile(r"[\s,]+")
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +35,6 @@ class NotifyTarget:
 
     def __repr__(self) -> str:  # a target printed by mistake shows no token
         return f"NotifyTarget({self.name})"
-
-
-def scheme_of(url: str) -> str | None:
-    """The URL's scheme (`tgram`, `json`), or None when it has none."""
-    match = _SCHEME.match(url)
-    return match.group(1).lower() if match else None
 
 
 def _targets(urls: list[str], origin: str) -> list[NotifyTarget]:

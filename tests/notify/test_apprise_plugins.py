@@ -10,7 +10,7 @@ from pathlib import Path
 
 import apprise
 
-from engine_alpha.notify.apprise_plugins import plugin_modules, url_schema
+from engine_alpha.notify.apprise_plugins import plugin_modules, scheme_of
 
 ROOT = Path(apprise.__file__).parent / "plugins"
 
@@ -40,10 +40,10 @@ def test_every_schema_apprise_serves_is_found_in_its_module_or_falls_back_to_all
 
 
 def test_the_schema_of_a_url() -> None:
-    assert url_schema("TGram://bot/chat") == "tgram"
-    assert url_schema("json://host/path") == "json"
-    assert url_schema("no schema here") is None
-    assert url_schema("://host") is None
+    assert scheme_of("TGram://bot/chat") == "tgram"
+    assert scheme_of("json://host/path") == "json"
+    assert scheme_of("no schema here") is None
+    assert scheme_of("://host") is None
 
 
 _CHILD = """
