@@ -18,6 +18,8 @@ The journals of every variant must equal the plain run's apart from `wall_ts`.
 `--variants off,off-again,notify,all` runs only those: a round of four runs is over sooner than
 one of six, so the runs it compares are closer in time and this machine's slow spells, which
 last minutes, cancel better.
+`--minutes M` starts no round after M minutes, for a run as long as the machine can spare: the
+report names the rounds that ran (`--rounds` then caps them); each round's walls go to stderr.
 `--write-docs` records the result in the `## Operator features overhead` section of
 docs/benchmarks.md.
 
@@ -36,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -242,6 +245,13 @@ def main() -> int:
     parser.add_argument("--data", default=str(default))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="start no round after this many minutes (the rounds run are reported); each "
+        "round's walls go to stderr as it ends",
+    )
+    parser.add_argument(
         "--variants",
         default=",".join(VARIANTS),
         help="comma-separated, `off` first: fewer variants make shorter rounds, whose runs "
@@ -266,7 +276,11 @@ def main() -> int:
         reference: list[dict[str, object]] | None = None
         index = 0
         rng = random.Random(0)
-        for _ in range(args.rounds):
+        deadline = None if args.minutes is None else time.monotonic() + 60 * args.minutes
+        for done in range(args.rounds):
+            if deadline is not None and time.monotonic() >= deadline:
+                args.rounds = done  # what the report names: the rounds that ran
+                break
             order = list(variants)
             rng.shuffle(order)  # no variant always follows another (a run can slow the next)
             for variant in order:
@@ -281,6 +295,8 @@ def main() -> int:
                 same = same and journal == reference
                 shutil.rmtree(reports)
                 index += 1
+            walls_now = " ".join(f"{v} {walls[v][-1]:.2f}" for v in variants)
+            print(f"round {done + 1}: {walls_now}", file=sys.stderr, flush=True)
     receiver.shutdown()
     text = _report(args, walls, cpus, web_counts, same)
     print(text)
