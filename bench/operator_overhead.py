@@ -187,7 +187,7 @@ def _report(
     pages = [c["pages"] for c in web_counts]
     return "\n".join(
         [
-            f"`python bench/operator_overhead.py --data {args.data} --rounds {args.rounds}"
+            f"`python bench/operator_overhead.py --data {args.data} --rounds {len(walls['off'])}"
             + (f" --variants {args.variants}" if args.variants != ",".join(VARIANTS) else "")
             + "` "
             f"({m['date']}, {m['nproc']} cores, {m['cpu']}, Python {m['python']}, load "
@@ -279,8 +279,7 @@ def main() -> int:
         deadline = None if args.minutes is None else time.monotonic() + 60 * args.minutes
         for done in range(args.rounds):
             if deadline is not None and time.monotonic() >= deadline:
-                args.rounds = done  # what the report names: the rounds that ran
-                break
+                break  # the report names the rounds that ran
             order = list(variants)
             rng.shuffle(order)  # no variant always follows another (a run can slow the next)
             for variant in order:
