@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,7 @@ class DaemonNotifications:
         self.first_reading: RolloutState | None = None
         """The gates as read at start (the start-up warnings use it too)."""
         self.last_reading: RolloutState | None = None
+        self._last_state: Future[RolloutState | None] | None = None  # the stop's, once begun
 
     async def start(
         self, events: EventFileSink | None, *, feed: str, trading: Sequence[str], lines: int
@@ -128,6 +131,13 @@ class DaemonNotifications:
         return lines, signals
 
     def _read_gates(self, new: _New | None, first: bool = False) -> RolloutState | None:
+        """A reading, applied: the notifier compares it with the last one."""
+        state = self._gate_state(new, first)
+        if state is not None:
+            self._apply(state)
+        return state
+
+    def _gate_state(self, new: _New | None, first: bool = False) -> RolloutState | None:
         """A reading: `new` folded into the last one, or (None) the reports read in full; the
         first reading's are kept folded."""
         folded, self._folded = self._folded, None  # a fold that fails may be half done
@@ -149,9 +159,11 @@ class DaemonNotifications:
             return None
         if keep:
             self._folded = _Folded(history, signals)
+        return state
+
+    def _apply(self, state: RolloutState) -> None:
         self.notifier.rollout(state)
         self.last_reading = state
-        return state
 
     def committed(
         self,
@@ -180,6 +192,28 @@ class DaemonNotifications:
         reading = asyncio.to_thread(self._read_gates, self._take_new())
         self._reading = asyncio.create_task(reading, name="gates")
 
+    def last_commit(self, lines: Sequence[Mapping[str, Any]], reached_ms: int | None) -> None:
+        """The stop's commit, the run's last: its closes and days, then the stop begins at
+        once beside the daemon's last writes: the backlog kept at stop goes out, and the last
+        gate reading (of the journal as it now stays) runs on a thread, its messages held
+        until `finish` knows the stop is clean."""
+        if self._folding:
+            self._new_lines += lines
+        self.notifier.committed(lines, self.closed_at(reached_ms))
+        self.notifier.delivery.stopping()
+        if self._gates_on and self._still_readable():
+            self._last_state = Future()
+            reading = (self._last_state, self._take_new())
+            threading.Thread(
+                target=self._settle_last, args=reading, name="chloe-gates-last", daemon=True
+            ).start()
+
+    def _settle_last(self, last: Future[RolloutState | None], new: _New | None) -> None:
+        try:
+            last.set_result(self._gate_state(new))
+        except BaseException as exc:  # noqa: BLE001 - finish() must never wait for nothing
+            last.set_exception(exc)
+
     def closed_at(self, bar_ts: int | None) -> int | None:
         """When the bar that opened at `bar_ts` closed."""
         return None if bar_ts is None else bar_ts + self.config.timeframe_ms
@@ -195,12 +229,17 @@ class DaemonNotifications:
         self.notifier.settings = config.paper.notifications
 
     def finish(self, *, stopped: dict[str, Any] | None) -> DeliveryCounts:
-        """After the daemon's last log line: a last gate reading, the stop message (a clean
-        stop), then drain and close (blocks up to `flush_s`). What the stop says is sent
-        whatever the queue held (Delivery.stopping)."""
+        """After the daemon's last log line: the last gate reading's messages (that reading
+        began at the stop's commit, `last_commit`; without one it is read here), the stop
+        message (a clean stop), then drain and close (blocks up to `flush_s`). What the stop
+        says is sent whatever the queue held (Delivery.stopping)."""
         self.notifier.delivery.stopping()
         if stopped is not None:
-            if self._gates_on and self._still_readable():
+            if self._last_state is not None:
+                state = None if self._last_state.exception() else self._last_state.result()
+                if state is not None:
+                    self._apply(state)
+            elif self._gates_on and self._still_readable():
                 self._read_gates(self._take_new())
             self.notifier.stopped(**stopped)
         counts = self.notifier.close()  # what closing logs (apprise's URL check) still goes

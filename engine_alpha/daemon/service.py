@@ -698,8 +698,7 @@ class Daemon:
         try:
             committed = self.trader.commit()
             if self.notify is not None:
-                reached = self.notify.closed_at(self.trader.last_bar_ts)
-                self.notify.notifier.committed(committed, reached)
+                self.notify.last_commit(committed, self.trader.last_bar_ts)
             self.write_report()
             self.write_status()
             self.checkpoints.save()

@@ -6,6 +6,7 @@ the journal, with readings at every day's end."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from engine_alpha.config.config_loader import PAPER_FILE, load_config
 from engine_alpha.core.atomic_files import WriteFailedError
 from engine_alpha.daemon import notifications
+from engine_alpha.daemon.runner import Runner
 from engine_alpha.daemon.service import Daemon, RunOptions, run_daemon
 from engine_alpha.daemon.startup_gates import rollout_now, rollout_of
 from engine_alpha.ledger.reports_dir import SIGNALS_FILE
@@ -169,3 +171,45 @@ def test_after_a_flush_the_fold_refused_the_reports_are_read_in_full(
     assert daemon.notify.last_reading == rollout_now(config, reports)
     signals, skipped = read_jsonl(reports / SIGNALS_FILE)
     assert skipped == 0 and len(signals) == daemon.trader.signal_log.records
+
+
+def test_the_stops_reading_holds_the_stops_own_commit_and_begins_before_the_last_writes(
+    config_dir: Path, edit_config: EditConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bar times stepped but not committed when the run ends go out in the stop's commit: the
+    last gate reading must hold their fills too. It begins right after that commit, on a thread
+    of its own, beside the report, status and checkpoint writes (the stop waits less)."""
+    edit_config(PAPER_FILE, _readings_everywhere)
+    config = load_config(config_dir)
+    reports = tmp_path / "reports"
+    commit = Runner._commit
+
+    def only_the_first_three(self: Runner, per_symbol: dict[str, Any]) -> None:
+        if self.stats.chunks <= 3:  # the rest waits for the stop's commit
+            commit(self, per_symbol)
+
+    order: list[str] = []
+    write_report = Daemon.write_report
+
+    def noted_report(self: Daemon) -> None:
+        begun = self.notify is not None and self.notify._last_state is not None
+        order.append(f"report, last reading begun: {begun}")
+        write_report(self)
+
+    gate_state = notifications.DaemonNotifications._gate_state
+
+    def noted_reading(self: Any, *args: Any) -> RolloutState | None:
+        order.append(threading.current_thread().name)
+        return gate_state(self, *args)
+
+    monkeypatch.setattr(Runner, "_commit", only_the_first_three)
+    monkeypatch.setattr(Daemon, "write_report", noted_report)
+    monkeypatch.setattr(notifications.DaemonNotifications, "_gate_state", noted_reading)
+    daemon = _notified_replay(config_dir, reports, monkeypatch)
+    assert daemon.notify is not None
+    journal = reports / "trades.jsonl"
+    assert daemon.runner.stats.chunks > 3 and journal.read_text().count("\n") > 20
+    readings = [o for o in order if not o.startswith("report")]
+    assert readings[-1] == "chloe-gates-last"  # the last reading, on a thread of its own
+    assert "report, last reading begun: True" in order  # begun before the last writes
+    assert daemon.notify.last_reading == rollout_now(config, reports)
