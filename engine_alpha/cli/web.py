@@ -9,8 +9,6 @@ address taken).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import signal
 import sys
 import threading
@@ -50,13 +48,11 @@ def run_command(args: argparse.Namespace) -> int:
     from engine_alpha.core.exit_codes import EXIT_CONFIG, EXIT_OK
     from engine_alpha.ops.log_setup import configure_logging
     from engine_alpha.web.auth import WebAuthError, check_bind, load_token
-    from engine_alpha.web.server import WEB_NICE, make_server
+    from engine_alpha.web.server import make_server
     from engine_alpha.web.views import ReportsView
 
     configure_logging(level=args.log_level)
     log = structlog.get_logger("chloe.web")
-    with contextlib.suppress(OSError):  # chloe-web.service sets Nice= and filters setpriority
-        os.nice(WEB_NICE)
     try:
         token = load_token(args.token_file)
         check_bind(args.host, token)

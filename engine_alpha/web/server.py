@@ -23,12 +23,9 @@ from engine_alpha.core.formatting import parse_utc_time
 from engine_alpha.web.auth import token_matches
 from engine_alpha.web.views import MAX_SIGNALS, ReportsView, as_json
 
-__all__ = ["LIVE_SCRIPT", "WEB_NICE", "WebServer", "make_server"]
+__all__ = ["LIVE_SCRIPT", "WebServer", "make_server"]
 
 COOKIE = "chloe_token"
-WEB_NICE = 10
-"""How much lower the web view's CPU priority is than the daemon's: a rebuild of the page over a
-large reports directory takes most of a second of CPU, which yields to the daemon on a busy box."""
 POLL_MS = 2000
 # Follows the reports: polls /api/version and, when it changed, swaps in the new page's body.
 LIVE_SCRIPT = (

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from engine_alpha.web.server import WEB_NICE
 from tests.notify_receiver import Receiver
 
 REPO = Path(__file__).resolve().parents[2]
@@ -482,8 +481,6 @@ def test_the_web_unit_serves_loopback_read_only_with_the_daemons_hardening(
                 "User", "Environment"):  # fmt: skip
         assert web[key] == service[key] or key == "Environment", key
     assert "Environment" in web and "CHLOE_REPORTS_DIR=/var/lib/chloe/reports" in web["Environment"]
-    # its filter refuses the process's own setpriority: the unit lowers it, as `chloe web` would
-    assert web["Nice"] == [str(WEB_NICE)] and "@resources" in " ".join(web["SystemCallFilter"])
 
 
 def test_the_web_unit_verifies_and_its_exposure_is_at_most_2(tmp_path: Path) -> None:

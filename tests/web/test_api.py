@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 import pytest
 
-from engine_alpha.web.server import WEB_NICE
 from tests.conftest import REPO
 from tests.daemon_runs import child_env
 from tests.dashboard.conftest import Replay
@@ -179,10 +178,3 @@ def test_with_a_token_nothing_is_served_without_it_and_it_is_never_logged(
         assert stop(web) == 0
     logged = json.dumps(web.lines) + web.stderr
     assert "web_request" in logged and TOKEN not in logged
-
-
-def test_the_web_view_yields_the_cpu_to_the_daemon(web: WebProcess) -> None:
-    """A page rebuild over a large reports directory takes most of a second of CPU: the web
-    view runs at a lower priority than whoever started it (the daemon, on the same box)."""
-    mine = os.getpriority(os.PRIO_PROCESS, 0)
-    assert os.getpriority(os.PRIO_PROCESS, web.proc.pid) == min(19, mine + WEB_NICE)
