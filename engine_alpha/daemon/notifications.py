@@ -179,9 +179,7 @@ class DaemonNotifications:
         """
         if first_ms is not None:
             self.notifier.tally.begin(first_ms)
-        if self._folding:
-            self._new_lines += lines
-        days = self.notifier.committed(lines, self.closed_at(reached_ms))
+        days = self._take_commit(lines, reached_ms)
         if not (days and self._gates_on) or (self._reading and not self._reading.done()):
             return
         if now - self._last_reading < self.config.paper.notifications.gate_check_interval_s:
@@ -192,14 +190,19 @@ class DaemonNotifications:
         reading = asyncio.to_thread(self._read_gates, self._take_new())
         self._reading = asyncio.create_task(reading, name="gates")
 
+    def _take_commit(self, lines: Sequence[Mapping[str, Any]], reached_ms: int | None) -> int:
+        """A commit's lines kept for the next reading's fold, its closes and days told to the
+        notifier; how many days closed."""
+        if self._folding:
+            self._new_lines += lines
+        return self.notifier.committed(lines, self.closed_at(reached_ms))
+
     def last_commit(self, lines: Sequence[Mapping[str, Any]], reached_ms: int | None) -> None:
         """The stop's commit, the run's last: its closes and days, then the stop begins at
         once beside the daemon's last writes: the backlog kept at stop goes out, and the last
         gate reading (of the journal as it now stays) runs on a thread, its messages held
         until `finish` knows the stop is clean."""
-        if self._folding:
-            self._new_lines += lines
-        self.notifier.committed(lines, self.closed_at(reached_ms))
+        self._take_commit(lines, reached_ms)
         self.notifier.delivery.stopping()
         if self._gates_on and self._still_readable():
             self._last_state = Future()
