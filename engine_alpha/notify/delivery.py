@@ -131,14 +131,16 @@ class Delivery:
         return self.offer_made(message.event, lambda: message)
 
     def offer_made(self, event: str, make: Callable[[], Message]) -> bool:
-        """Queue `make()` without waiting; when the queue is full the drop is counted and logged
-        and nothing is made (a replay that floods the queue formats no message it drops)."""
+        """Queue `make` without waiting; the sender calls it when the message goes out, so a
+        message is formatted off the caller's thread and only if sent (a replay floods the
+        queue with summaries the stop then cuts). When the queue is full the drop is counted
+        and logged. `make` must read only what no one changes later."""
         with self._offer_lock:
             if self._stopping:
-                self._queue.put(make())
+                self._queue.put(make)
                 return True
             if self._queue.qsize() < self._size:
-                self._queue.put(make())
+                self._queue.put(make)
                 return True
             self._full += len(self._targets)
         drops = self._full // max(1, len(self._targets))
@@ -261,14 +263,26 @@ class Delivery:
             item = self._queue.get()
             if item is _END:
                 return
+            message = self._made(item)
             with self._lock:
                 if self._closing.is_set():
                     return
+                if message is None:
+                    self._failed += len(self._targets)
+                    continue
                 self._remaining = len(self._targets)
             for target in self._targets:
                 if self._closing.is_set():
                     return  # close() counts what is left
-                self._send(target, item)
+                self._send(target, message)
+
+    def _made(self, make: Callable[[], Message]) -> Message | None:
+        """The queued message, formatted; None (logged, counted as failed) when that fails."""
+        try:
+            return make()
+        except Exception as exc:  # noqa: BLE001 - one bad message never stops the sender
+            self._log.error("notification_unformattable", problem=repr(exc))
+            return None
 
     def _pause(self, seconds: float) -> None:
         """Wait between retries, cut short by close()."""

@@ -3,7 +3,9 @@ service costs (retries, drops counted, never a wait for the caller), and no URL 
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -235,3 +237,38 @@ def test_the_backlog_kept_at_stop_goes_out_while_the_daemon_finishes() -> None:
     assert before_close == ["title 0", "title 1"] + [f"title {i}" for i in range(5, 10)]
     assert [m["title"] for m in receiver.messages] == [*before_close, "Chloe stopped"]
     assert (counts.sent, counts.dropped) == (8, 10 + 3)
+
+
+def test_a_message_is_made_by_the_sender_only_when_it_goes_out() -> None:
+    """A flooded replay queues summaries the stop then cuts: only the messages sent are made,
+    on the sender's thread; one that fails to be made is logged and counted, and the rest go."""
+    log = Log()
+    made: list[tuple[int, str]] = []
+
+    def maker(i: int) -> Callable[[], Message]:
+        def make() -> Message:
+            made.append((i, threading.current_thread().name))
+            if i == 1:
+                raise ValueError("no figures")
+            return _message(i)
+
+        return make
+
+    with Receiver() as receiver:
+        delivery = _delivery(receiver.url, log, queue_size=20, min_interval_s=30.0)
+        delivery.start()
+        for i in range(3):
+            assert delivery.offer_made("position_closed", maker(i))
+        while not receiver.messages:
+            time.sleep(0.01)
+        time.sleep(0.2)  # message 2 is in hand, waiting out the pacing
+        for i in range(3, 20):
+            assert delivery.offer_made("position_closed", maker(i))
+        assert [i for i, _ in made] == [0, 1, 2]  # the 17 queued are not made yet
+        counts = delivery.close(flush_s=10)
+    sent = [2, *range(20 - STOP_KEEP, 20)]  # at stop: the one in hand and the newest kept
+    assert [m["title"] for m in receiver.messages] == ["title 0"] + [f"title {i}" for i in sent]
+    assert made == [(i, "chloe-notify") for i in [0, 1, *sent]]
+    assert (counts.sent, counts.dropped) == (1 + len(sent), 1 + 17 - STOP_KEEP)
+    unmade = [kw for level, event, kw in log.lines if event == "notification_unformattable"]
+    assert len(unmade) == 1 and "no figures" in unmade[0]["problem"]
