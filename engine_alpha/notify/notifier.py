@@ -69,14 +69,13 @@ class Notifier:
             self.emit(message)
         self.gates = view
 
-    def log_event(self, event: Mapping[str, Any]) -> None:
+    def log_event(self, level: str, event: Mapping[str, Any]) -> None:
         """A tap on the log (ops.events.EventFileSink): feed changes and errors."""
         name = event.get("event")
-        level = str(event.get("level", "")).lower()
         if isinstance(name, str) and name in _FEED_EVENTS:
             self.emit(messages.feed_changed(event, _FEED_EVENTS[name]))
         elif level in ERROR_LEVELS:
-            self.emit(messages.critical_error(event))
+            self.emit(messages.critical_error({**event, "level": level}))
 
     def started(self, *, feed: str, trading: Sequence[str], journal_lines: int) -> None:
         self.emit(messages.daemon_started(feed=feed, trading=trading, journal_lines=journal_lines))

@@ -89,8 +89,9 @@ class EventFileSink:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.failure: OSError | None = None
-        self.tap: Callable[[Mapping[str, Any]], None] | None = None
-        """Also shown every event (the notifier's feed and error messages); must not raise."""
+        self.tap: Callable[[str, Mapping[str, Any]], None] | None = None
+        """Also shown every event, as its level (lower case) and the processor's dict, to read
+        there and then (the notifier's feed and error messages); must not raise."""
         self._fd: int | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +115,7 @@ class EventFileSink:
                     with contextlib.suppress(OSError):
                         os.ftruncate(self._fd, size)
         if self.tap is not None:
-            self.tap({"level": level, **event_dict})
+            self.tap(level, event_dict)
         return event_dict
 
     def close(self) -> None:
