@@ -458,7 +458,8 @@ class Daemon:
 
     def _publish_metrics(self) -> None:
         """Hand the endpoint a fresh snapshot of the figures (after each commit)."""
-        from engine_alpha.daemon.metrics import DaemonMetrics, MetricsSnapshot
+        from engine_alpha.daemon.metrics import DaemonMetrics
+        from engine_alpha.daemon.metrics_snapshot import MetricsSnapshot
 
         assert self.metrics is not None
         stats = self.runner.stats

@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -230,3 +231,46 @@ def test_a_stopped_endpoint_closes_its_port_and_a_second_stop_is_harmless() -> N
             pass  # the listener closed during this handshake: the next try is refused
         assert time.monotonic() < deadline, "the endpoint still accepts connections 10 s on"
         time.sleep(0.05)
+
+
+_UNSCRAPED = """
+import socket, sys, threading, urllib.request
+from engine_alpha.daemon.metrics import DaemonMetrics
+
+metrics = DaemonMetrics("127.0.0.1", 0)
+metrics.start()
+print("bound", metrics.port != 0)
+print("imported before a scrape", "prometheus_client" in sys.modules)
+metrics.stop()
+threads = [t for t in threading.enumerate() if t.name == "chloe-metrics"]
+for t in threads:
+    t.join(timeout=10)
+print("thread ended", not any(t.is_alive() for t in threads))
+try:
+    socket.create_connection(("127.0.0.1", metrics.port), timeout=2).close()
+    print("port closed", False)
+except ConnectionRefusedError:
+    print("port closed", True)
+scraped = DaemonMetrics("127.0.0.1", 0)
+scraped.start()
+with urllib.request.urlopen(f"http://127.0.0.1:{scraped.port}/metrics", timeout=10) as r:
+    print("scraped", b"chloe_journal_fills 0.0" in r.read())
+print("imported after a scrape", "prometheus_client" in sys.modules)
+"""
+
+
+def test_until_the_first_scrape_only_the_port_is_held_and_a_stop_then_frees_it() -> None:
+    """A run nobody scrapes never imports prometheus-client (its ~12 ms at start); the port is
+    bound at start all the same, so a taken one is known at once (the test above)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _UNSCRAPED], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "bound True",
+        "imported before a scrape False",
+        "thread ended True",
+        "port closed True",
+        "scraped True",
+        "imported after a scrape True",
+    ]
