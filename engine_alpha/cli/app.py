@@ -114,12 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from engine_alpha.notify.apprise_process import AppriseProcess
     from engine_alpha.notify.secrets import source_given
 
     # Notifications on: apprise starts in its own process now, so its slow imports run on
     # another core beside the daemon's, not after them (engine_alpha/notify/apprise_process.py).
-    apprise = AppriseProcess() if source_given(folders.config_dir(args)) else None
+    apprise = None
+    if source_given(folders.config_dir(args)):
+        from engine_alpha.notify.apprise_process import AppriseProcess
+
+        apprise = AppriseProcess()
     try:
         return _run(args, apprise)
     finally:

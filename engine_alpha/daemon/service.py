@@ -241,6 +241,10 @@ class Daemon:
         )
 
     def _notify_delivery(self) -> Delivery | None:
+        from engine_alpha.notify.secrets import source_given
+
+        if self._apprise is None and not source_given(self.options.config_dir):
+            return None  # no URLs given: nothing of the notifications is imported or started
         from engine_alpha.notify.notifier import delivery_for
 
         delivery = delivery_for(

@@ -335,3 +335,39 @@ def test_a_live_feed_going_degraded_and_recovering_is_told(
     assert recovered["type"] == "info"
     assert receiver.messages[0]["message"].startswith("feed ccxt; trading ")
     assert TOKEN not in daemon.stderr_text()
+
+
+_MODULES_AFTER_RUN = """
+import sys
+from engine_alpha.cli.app import main
+code = main(sys.argv[1:])
+loaded = sorted(m for m in sys.modules if m.startswith("engine_alpha.notify."))
+print("exit", code, "loaded", ",".join(loaded))
+"""
+
+
+def test_without_urls_a_replay_loads_nothing_of_the_notifications_but_where_urls_come_from(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    """Off costs nothing: the daemon looks for URLs (notify/secrets.py) and, finding none,
+    neither imports the notifier, its delivery and apprise's process, nor starts them."""
+    env = {k: v for k, v in child_env().items() if k != "CHLOE_NOTIFY_URLS"}
+    args = ["run", "--replay", "--config-dir", str(config_dir)]
+    args += ["--reports-dir", str(tmp_path / "reports"), "--summary=never"]
+    proc = subprocess.run(
+        [sys.executable, "-c", _MODULES_AFTER_RUN, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (line,) = [x for x in proc.stdout.splitlines() if x.startswith("exit ")]
+    assert line.split() == [
+        "exit",
+        "0",
+        "loaded",
+        "engine_alpha.notify.apprise_plugins,engine_alpha.notify.secrets",
+    ]
+    assert not (tmp_path / "reports" / "events.jsonl").read_bytes()  # and it ran cleanly
