@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from bench_docs import DOCS, machine, update_section
-from replay import _config, _one_run
+from replay import _config, _one_run, precompile
 
 SECTION = "## Metrics overhead"
 
@@ -50,6 +50,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
+    precompile()
     data = Path(args.data).resolve()
     walls: dict[str, list[float]] = {"off": [], "on": []}
     cpus: dict[str, list[float]] = {"off": [], "on": []}

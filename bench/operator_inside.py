@@ -26,7 +26,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from operator_overhead import NOTIFIED, _Receiver, variant_configs
-from replay import REPO, _command
+from replay import REPO, _command, precompile
 
 VARIANTS = ("off", "notify-quiet", "notify", "burn")
 _HOOKED = (
@@ -77,6 +77,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--burn-s", type=float, default=0.45)
     args = parser.parse_args()
+    precompile()
     data = Path(args.data).resolve()
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 from bench_docs import DOCS, machine, update_section
 from metrics_overhead import _free_port, _journal
-from replay import REPO, _config, _one_run
+from replay import REPO, _config, _one_run, precompile
 
 SECTION = "## Operator features overhead"
 VARIANTS = ("off", "off-again", "notify", "notify-quiet", "web", "all")
@@ -259,6 +259,7 @@ def main() -> int:
     )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
+    precompile()
     variants = args.variants.split(",")
     if variants[0] != "off" or not set(variants) <= set(VARIANTS):
         parser.error(f"--variants: `off` first, then any of {', '.join(VARIANTS[1:])}")

@@ -32,7 +32,7 @@ from pathlib import Path
 from bench_docs import DOCS, machine, update_section
 from metrics_overhead import _journal
 from operator_overhead import _Receiver
-from replay import REPO, _command, _config
+from replay import REPO, _command, _config, precompile
 
 SECTION = "## Operator features: instructions"
 _SUMMARY = re.compile(r"^(?:summary|totals): (\d+)", re.MULTILINE)
@@ -134,6 +134,7 @@ def main() -> int:
     )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
+    precompile()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian package `valgrind`)")
     data = Path(args.data).resolve()
