@@ -31,7 +31,9 @@ __all__ = ["Delivery", "DeliveryCounts"]
 _END = object()
 """Put after the last message at stop: the sender thread ends on it."""
 STOP_KEEP = 5
-"""Queued messages still sent at stop: the newest ones."""
+"""Queued position-closed and daily-summary messages still sent at stop: the newest ones."""
+FLOOD_EVENTS = frozenset({"position_closed", "daily_summary"})
+"""The kinds a replay makes by the thousand: the only ones the stop cuts."""
 LOAD_TIMEOUT_S = 120.0
 """How long the apprise process may take to start and check the URLs (a slow box's imports)."""
 
@@ -137,10 +139,10 @@ class Delivery:
         and logged. `make` must read only what no one changes later."""
         with self._offer_lock:
             if self._stopping:
-                self._queue.put(make)
+                self._queue.put((event, make))
                 return True
             if self._queue.qsize() < self._size:
-                self._queue.put(make)
+                self._queue.put((event, make))
                 return True
             self._full += len(self._targets)
         drops = self._full // max(1, len(self._targets))
@@ -160,9 +162,11 @@ class Delivery:
         reading's messages, the stop message, an error the stop logs) is queued after it,
         whatever the queue holds.
 
-        With pacing (`min_interval_s` > 0) only the newest STOP_KEEP queued messages go: a
-        backlog at stop means the sends fell behind the service's rate (a flooded replay), and
-        neither waiting it out nor bursting it at the service would serve the operator.
+        With pacing (`min_interval_s` > 0) only the newest STOP_KEEP of the queued position
+        closed and daily summary messages go: a backlog of those at stop means the sends fell
+        behind the service's rate (a flooded replay), and neither waiting it out nor bursting
+        it at the service would serve the operator. Every other kind queued (started, gate met
+        or lost, a feed change, an error) goes: there are few, and each says something once.
         """
         with self._offer_lock:
             if not self._stopping:
@@ -191,7 +195,9 @@ class Delivery:
             except queue.Empty:
                 break
         paced = self._min_interval_s > 0  # unpaced targets take the whole backlog
-        cut = max(0, len(backlog) - STOP_KEEP) if paced else 0
+        floods = [i for i, item in enumerate(backlog) if item[0] in FLOOD_EVENTS]
+        dropped = set(floods[: max(0, len(floods) - STOP_KEEP)] if paced else ())
+        cut = len(dropped)
         if cut:
             self._full += cut * len(self._targets)
             self._log.warning(
@@ -203,8 +209,9 @@ class Delivery:
             )
         self._paced = False
         self._hurry.set()
-        for item in backlog[cut:]:
-            self._queue.put(item)
+        for i, item in enumerate(backlog):
+            if i not in dropped:
+                self._queue.put(item)
 
     def _count_left(self) -> DeliveryCounts:
         """After the flush: end apprise's child, count what was not sent, log the totals."""
@@ -263,7 +270,7 @@ class Delivery:
             item = self._queue.get()
             if item is _END:
                 return
-            message = self._made(item)
+            message = self._made(item[1])
             with self._lock:
                 if self._closing.is_set():
                     return

@@ -272,3 +272,30 @@ def test_a_message_is_made_by_the_sender_only_when_it_goes_out() -> None:
     assert (counts.sent, counts.dropped) == (1 + len(sent), 1 + 17 - STOP_KEEP)
     unmade = [kw for level, event, kw in log.lines if event == "notification_unformattable"]
     assert len(unmade) == 1 and "no figures" in unmade[0]["problem"]
+
+
+def test_at_stop_only_closes_and_daily_summaries_are_cut_every_other_kind_still_goes() -> None:
+    """A slow apprise start and a short replay: the started message is still queued when the
+    stop comes, behind a flood of closes. The flood is cut to its newest; the rest all go."""
+    log = Log()
+    started = Message("daemon_started", "Chloe started", "feed replay")
+    error = Message("critical_error", "Chloe critical: strategy_failed", "symbol: ETHUSDT")
+    with Receiver() as receiver:
+        delivery = _delivery(receiver.url, log, min_interval_s=30.0)
+        delivery.start()
+        for i in range(2):
+            delivery.offer(_message(i))
+        while not receiver.messages:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the sender holds message 1, waiting out the 30 s pacing
+        delivery.offer(started)
+        for i in range(2, 20):
+            delivery.offer(_message(i))
+        delivery.offer(error)
+        counts = delivery.close(flush_s=10)
+    flood = [f"title {i}" for i in range(20 - STOP_KEEP, 20)]
+    titles = [m["title"] for m in receiver.messages]
+    assert titles == ["title 0", "title 1", "Chloe started", *flood, error.title]
+    assert (counts.sent, counts.dropped) == (len(titles), 18 - STOP_KEEP)
+    (stopping,) = [kw for _, event, kw in log.lines if kw.get("reason") == "stopping"]
+    assert stopping["dropped_now"] == 18 - STOP_KEEP and stopping["kept"] == STOP_KEEP + 2
