@@ -22,11 +22,11 @@ from typing import Any
 
 from engine_alpha.daemon.metrics_snapshot import MetricsSnapshot
 
-__all__ = ["COMMIT_BUCKETS", "DaemonMetrics"]
+__all__ = ["DaemonMetrics"]
 
 # Commit latency buckets, seconds: an fsync takes a millisecond or two on a disk, more on a
 # busy one; a commit over a second is worth an alert.
-COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 def _shut(server: Any) -> None:
@@ -43,7 +43,7 @@ class DaemonMetrics:
         self.snapshot = MetricsSnapshot()
         # Commit latencies counted per bucket here (a bisect and two adds per commit, no lock:
         # only the event loop writes; a scrape reads a copy).
-        self._bucket_counts = [0] * (len(COMMIT_BUCKETS) + 1)
+        self._bucket_counts = [0] * (len(_COMMIT_BUCKETS) + 1)
         self._commit_sum = 0.0
         self._lock = threading.Lock()  # the endpoint's thread against stop()
         self._listener: socket.socket | None = None
@@ -100,13 +100,13 @@ class DaemonMetrics:
 
     def observe_commit(self, seconds: float) -> None:
         """One journal commit's latency."""
-        self._bucket_counts[bisect_left(COMMIT_BUCKETS, seconds)] += 1
+        self._bucket_counts[bisect_left(_COMMIT_BUCKETS, seconds)] += 1
         self._commit_sum += seconds
 
     def commit_counts(self) -> tuple[tuple[float, ...], list[int], float]:
         """The buckets' upper bounds, the commits counted in each (one more: over the last
         bound) and their total time."""
-        return COMMIT_BUCKETS, list(self._bucket_counts), self._commit_sum
+        return _COMMIT_BUCKETS, list(self._bucket_counts), self._commit_sum
 
     @staticmethod
     def lag_s(last_bar_ts: int | None, timeframe_ms: int) -> float | None:
